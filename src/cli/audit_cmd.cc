@@ -1,0 +1,5 @@
+#include "cli/context.h"
+
+namespace cloison::cli {
+void AddAuditCommands(CLI::App& app, Context& ctx) {}
+}  // namespace cloison::cli

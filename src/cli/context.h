@@ -1,0 +1,29 @@
+// Shared state of one `cloison` invocation: where the data live and where to
+// print. Each command group registers its subcommands on the CLI11 app and
+// reports its outcome through `exit_code` (0 success, 1 "the answer is no" /
+// rejected lines, 2 bad usage or input, 3 environment failure).
+#pragma once
+
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+
+namespace cloison::cli {
+
+struct Context {
+  std::string data_dir = "./cloison-data";
+  std::ostream* out = &std::cout;
+  std::ostream* err = &std::cerr;
+  int exit_code = 0;
+
+  std::string path(const std::string& name) const { return data_dir + "/" + name; }
+  std::string master_key_path() const { return path("master.key"); }
+  std::string db_path() const { return path("cloison.db"); }
+  std::string audit_dir() const { return path("audit"); }
+};
+
+// Each command group lives in its own file.
+void AddAuditCommands(CLI::App& app, Context& ctx);  // audit_cmd.cc
+
+}  // namespace cloison::cli

@@ -1,0 +1,17 @@
+// cloison: one executable, subcommands per concern. See README.md.
+#include "cli/context.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Cloison: compartmented personal records with an audited, guarded read path"};
+  app.require_subcommand(1);
+  cloison::cli::Context ctx;
+  app.add_option("--data", ctx.data_dir, "Data directory (store, keys, audit log)")
+      ->capture_default_str();
+  cloison::cli::AddAuditCommands(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return ctx.exit_code;
+}

@@ -1,0 +1,91 @@
+// Key hierarchy.
+//
+//   master key (32 bytes, from a 0600 file or CLOISON_MASTER_KEY; never stored
+//   │           in the database, never logged)
+//   ├─ KEK   = KDF(master, 1, "cloiskek"): wraps data-encryption keys
+//   ├─ BIX   = KDF(master, 2, "cloisbix"): keys the blind indexes
+//   └─ (audit signing keys are separate files, see src/audit)
+//
+//   data-encryption keys (DEKs): random 32-byte keys with a numeric key id,
+//   stored in the database only wrapped by the KEK (AEAD, associated data
+//   "cloison-dek:<id>"). A wrong master key fails to unwrap them: a clear
+//   error, never garbage.
+//
+// The KeyRing holds the unwrapped DEKs in memory and says which one is active
+// for new encryptions. Thread-safety: a KeyRing is immutable once built; key
+// rotation builds a new one.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "crypto/aead.h"
+#include "crypto/secret.h"
+
+namespace cloison::crypto {
+
+constexpr size_t kMasterKeySize = 32;
+constexpr const char* kMasterKeyEnv = "CLOISON_MASTER_KEY";
+
+// Reads the master key: from the environment variable CLOISON_MASTER_KEY if
+// set (64 hex characters), else from `path` (64 hex characters, optional
+// trailing newline). The file must be a regular file readable by its owner
+// only (mode 0600 or 0400): anything wider is refused with a message saying
+// so. Errors never contain key material.
+StatusOr<SecretBytes> LoadMasterKey(const std::string& path);
+// Creates a new random master key file with mode 0600. Fails if it exists.
+Status CreateMasterKeyFile(const std::string& path);
+StatusOr<SecretBytes> ParseHexKey(std::string_view hex);
+std::string ToHex(std::span<const uint8_t> bytes);
+
+// Derives a 32-byte subkey (libsodium crypto_kdf, BLAKE2b). `context` is exactly 8 characters.
+SecretBytes DeriveSubkey(const SecretBytes& master, uint64_t subkey_id, std::string_view context);
+
+struct WrappedKey {
+  uint32_t key_id = 0;
+  std::vector<uint8_t> wrapped;  // AEAD(KEK, dek, "cloison-dek:<id>")
+};
+
+class KeyRing {
+ public:
+  // Unwraps `keys` with the KEK derived from `master`. Corruption-free
+  // failure: PermissionDenied("master key does not match this store") when the
+  // master key is wrong. `active_id` must be one of them.
+  static StatusOr<KeyRing> Open(const SecretBytes& master, const std::vector<WrappedKey>& keys, uint32_t active_id);
+  // Makes a fresh random DEK wrapped under `master`.
+  static WrappedKey NewWrappedKey(const SecretBytes& master, uint32_t key_id);
+
+  uint32_t active_id() const { return active_id_; }
+  const Aead& active() const { return *keys_.at(active_id_); }
+  // nullptr if unknown.
+  const Aead* Find(uint32_t key_id) const;
+  std::vector<uint32_t> ids() const;
+
+ private:
+  uint32_t active_id_ = 0;
+  std::map<uint32_t, std::shared_ptr<const Aead>> keys_;
+};
+
+// Keyed BLAKE2b-256 over (field name, canonical value), so equal values in
+// different fields give unrelated tags and nobody without the key can test a
+// guessed NIR against the table. Thread-safe.
+class BlindIndexer {
+ public:
+  static constexpr size_t kTagSize = 32;
+  explicit BlindIndexer(SecretBytes key) : key_(std::move(key)) {}
+  static BlindIndexer FromMaster(const SecretBytes& master);
+  std::array<uint8_t, kTagSize> Tag(std::string_view field, std::string_view canonical_value) const;
+
+ private:
+  SecretBytes key_;
+};
+
+}  // namespace cloison::crypto

@@ -1,0 +1,69 @@
+#include "crypto/aead.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include "crypto/keys.h"
+#include "crypto/secure_random.h"
+
+namespace cloison::crypto {
+namespace {
+
+std::vector<uint8_t> FromHex(std::string_view hex) {
+  std::vector<uint8_t> out(hex.size() / 2);
+  size_t len = 0;
+  sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &len, nullptr);
+  out.resize(len);
+  return out;
+}
+
+// Known-answer vector from draft-irtf-cfrg-xchacha-03, appendix A.3.1
+// (AEAD_XChaCha20_Poly1305).
+TEST(XChaCha20Poly1305Test, KnownAnswer) {
+  auto key = FromHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+  auto nonce = FromHex("404142434445464748494a4b4c4d4e4f5051525354555657");
+  auto ad = FromHex("50515253c0c1c2c3c4c5c6c7");
+  std::string pt =
+      "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would "
+      "be it.";
+  auto aead = XChaCha20Poly1305::Create(SecretBytes(key));
+  ASSERT_TRUE(aead.ok());
+  std::span<const uint8_t, 24> n(nonce.data(), 24);
+  auto ct = (*aead)->EncryptWithNonce(AsBytes(pt), ad, n);
+  const std::string expected_ct_tag =
+      "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c2"
+      "16cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff921f9664c97637da9768812f615c"
+      "68b13b52e"
+      "c0875924c1c7987947deafd8780acf49";
+  EXPECT_EQ(ToHex(std::span<const uint8_t>(ct).subspan(24)), expected_ct_tag);
+  auto back = (*aead)->Decrypt(ct, ad);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, pt);
+}
+
+TEST(XChaCha20Poly1305Test, RoundTripAndTamperDetection) {
+  SecretBytes key(32);
+  SecureRandom::Instance().Fill(std::span<uint8_t>(key.mutable_data(), key.size()));
+  auto aead = *XChaCha20Poly1305::Create(key);
+  auto ct = aead->Encrypt(AsBytes("185057800608491"), AsBytes("person:1|nir|k1"));
+  EXPECT_EQ(ct.size(), 15 + XChaCha20Poly1305::kOverhead);
+  EXPECT_EQ(*aead->Decrypt(ct, AsBytes("person:1|nir|k1")), "185057800608491");
+  // Moved to another row or field: different associated data.
+  EXPECT_TRUE(IsCorruption(aead->Decrypt(ct, AsBytes("person:2|nir|k1")).status()));
+  EXPECT_TRUE(IsCorruption(aead->Decrypt(ct, AsBytes("person:1|email|k1")).status()));
+  for (size_t i = 0; i < ct.size(); ++i) {
+    auto bad = ct;
+    bad[i] ^= 0x01;
+    EXPECT_FALSE(aead->Decrypt(bad, AsBytes("person:1|nir|k1")).ok()) << "byte " << i;
+  }
+  EXPECT_TRUE(IsCorruption(aead->Decrypt(std::vector<uint8_t>(10), {}).status()));
+  // Two encryptions of the same value differ (random nonces).
+  EXPECT_NE(ct, aead->Encrypt(AsBytes("185057800608491"), AsBytes("person:1|nir|k1")));
+}
+
+TEST(XChaCha20Poly1305Test, RejectsWrongKeySize) {
+  EXPECT_FALSE(XChaCha20Poly1305::Create(SecretBytes(16)).ok());
+}
+
+}  // namespace
+}  // namespace cloison::crypto

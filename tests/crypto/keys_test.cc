@@ -1,0 +1,100 @@
+#include "crypto/keys.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "crypto/secure_random.h"
+
+namespace cloison::crypto {
+namespace {
+
+class KeysTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::unsetenv(kMasterKeyEnv);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cloison-keys-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(KeysTest, CreateThenLoad) {
+  const std::string p = dir_ / "master.key";
+  ASSERT_TRUE(CreateMasterKeyFile(p).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto k = LoadMasterKey(p);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->size(), 32u);
+  EXPECT_EQ(CreateMasterKeyFile(p).code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(KeysTest, RefusesWorldReadableFileAndBadContent) {
+  const std::string p = dir_ / "master.key";
+  ASSERT_TRUE(CreateMasterKeyFile(p).ok());
+  ::chmod(p.c_str(), 0644);
+  auto k = LoadMasterKey(p);
+  EXPECT_EQ(k.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(k.status().message().find("chmod 600"), std::string::npos);
+
+  const std::string q = dir_ / "bad.key";
+  {
+    std::ofstream(q) << "not-a-key-but-a-secret-looking-string";
+  }
+  ::chmod(q.c_str(), 0600);
+  k = LoadMasterKey(q);
+  EXPECT_EQ(k.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(k.status().message().find("secret-looking"), std::string::npos);
+  EXPECT_EQ(LoadMasterKey(dir_ / "missing.key").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(KeysTest, EnvironmentVariableWins) {
+  const std::string hex(64, 'a');
+  ::setenv(kMasterKeyEnv, hex.c_str(), 1);
+  auto k = LoadMasterKey(dir_ / "missing.key");
+  ::unsetenv(kMasterKeyEnv);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->data()[0], 0xaa);
+}
+
+TEST_F(KeysTest, KeyRingUnwrapsWithRightMasterOnly) {
+  SecretBytes master(32), other(32);
+  SecureRandom::Instance().Fill({master.mutable_data(), 32});
+  SecureRandom::Instance().Fill({other.mutable_data(), 32});
+  std::vector<WrappedKey> keys = {KeyRing::NewWrappedKey(master, 1), KeyRing::NewWrappedKey(master, 2)};
+  auto ring = KeyRing::Open(master, keys, 2);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  EXPECT_EQ(ring->active_id(), 2u);
+  auto ct = ring->Find(1)->Encrypt(AsBytes("x"), {});
+  EXPECT_EQ(*ring->Find(1)->Decrypt(ct, {}), "x");
+  EXPECT_FALSE(ring->Find(2)->Decrypt(ct, {}).ok());
+  auto wrong = KeyRing::Open(other, keys, 2);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(wrong.status().message(), "master key does not match this store");
+  // A wrapped key relabelled with another id fails: the id is bound as AD.
+  keys[0].key_id = 3;
+  EXPECT_FALSE(KeyRing::Open(master, keys, 2).ok());
+}
+
+TEST_F(KeysTest, BlindIndexIsKeyedAndFieldSeparated) {
+  SecretBytes m1(32), m2(32);
+  SecureRandom::Instance().Fill({m1.mutable_data(), 32});
+  SecureRandom::Instance().Fill({m2.mutable_data(), 32});
+  auto a = BlindIndexer::FromMaster(m1), b = BlindIndexer::FromMaster(m2);
+  EXPECT_EQ(a.Tag("nir", "185057800608491"), a.Tag("nir", "185057800608491"));
+  EXPECT_NE(a.Tag("nir", "185057800608491"), b.Tag("nir", "185057800608491"));
+  EXPECT_NE(a.Tag("nir", "185057800608491"), a.Tag("ft_id", "185057800608491"));
+  EXPECT_NE(a.Tag("ab", "c"), a.Tag("a", "bc"));
+}
+
+}  // namespace
+}  // namespace cloison::crypto
