@@ -1,0 +1,81 @@
+// Importing people files into a Store.
+//
+// Each line is validated on its own (catalog types, NIR key, dates, e-mail,
+// structure and counsellor references); a rejected line writes nothing and
+// is reported with its line number, the rest goes in. Lines are written in
+// batches (one transaction each); if the store refuses a batch (two unique
+// identifiers matching two different people), the batch is retried line by
+// line so that only the offending lines are rejected.
+//
+// Idempotent: people are matched on their unique identifiers (see
+// Store::UpsertPersons), so importing a file twice updates, never duplicates.
+//
+// Messages never contain the values of sensitive fields: they name the line,
+// the field and the problem.
+//
+// Thread-safety: one Importer per thread; it uses the Store from its thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/field_catalog.h"
+#include "core/status.h"
+#include "ingest/person_file.h"
+#include "store/store.h"
+
+namespace cloison::ingest {
+
+struct LineError {
+  int64_t line = 0;
+  std::string message;  // e.g. "field 'nir': NIR key does not match"
+};
+
+struct ImportReport {
+  int64_t records = 0;   // records read (not counting the CSV header)
+  int64_t inserted = 0;
+  int64_t updated = 0;
+  int64_t rejected = 0;
+  std::vector<LineError> errors;  // the first `max_errors` rejected lines, in file order
+};
+
+struct ImportOptions {
+  size_t batch_size = 5000;
+  size_t max_errors = 1000;
+  // Called every batch with (bytes read, file size) for a progress bar.
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+class Importer {
+ public:
+  // Loads the structure codes and counsellor usernames from `store` once.
+  static StatusOr<Importer> Create(store::Store& store, const FieldCatalog& catalog);
+
+  // Fails as a whole (nothing written) only for an unreadable file or an
+  // unusable CSV header (unknown or missing required column); line problems
+  // are in the report.
+  StatusOr<ImportReport> ImportFile(const std::string& path, FileFormat format, const ImportOptions& options = {});
+
+  // Validates one record into a Person; the error names the problem. Exposed for tests.
+  Status ToPerson(const RawRecord& record, Person& person) const;
+
+ private:
+  Importer(store::Store& store, const FieldCatalog& catalog) : store_(&store), catalog_(&catalog) {}
+  Status CheckColumns(const std::vector<std::string>& names) const;
+  Status Flush(std::vector<Person>& batch, std::vector<int64_t>& lines, ImportReport& report,
+               const ImportOptions& options);
+
+  store::Store* store_;
+  const FieldCatalog* catalog_;
+  std::unordered_map<std::string, StructureId> structures_;
+  struct AgentRef {
+    AccountId id;
+    StructureId structure;
+  };
+  std::unordered_map<std::string, AgentRef> agents_;
+};
+
+}  // namespace cloison::ingest
