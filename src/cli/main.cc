@@ -1,12 +1,15 @@
 // cloison: one executable, subcommands per concern. See README.md.
-#include "cli/context.h"
+#include "cli/common.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Cloison: compartmented personal records with an audited, guarded read path"};
   app.require_subcommand(1);
+  app.fallthrough();  // --data may also follow the subcommand
   cloison::cli::Context ctx;
   app.add_option("--data", ctx.data_dir, "Data directory (store, keys, audit log)")
       ->capture_default_str();
+  cloison::cli::AddRecordsCommands(app, ctx);
+  cloison::cli::AddGenerateCommands(app, ctx);
   cloison::cli::AddAuditCommands(app, ctx);
   try {
     app.parse(argc, argv);

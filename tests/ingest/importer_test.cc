@@ -1,0 +1,177 @@
+#include "ingest/importer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "crypto/secure_random.h"
+
+namespace cloison::ingest {
+namespace {
+
+constexpr char kHeader[] =
+    "structure,conseiller,nom,prenom,sexe,date_naissance,nir,ft_id,email,telephone,date_inscription,statut\n";
+
+class ImporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cloison-import-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    master_ = crypto::SecretBytes(32);
+    crypto::SecureRandom::Instance().Fill({master_.mutable_data(), 32});
+    store::SqliteOptions o;
+    o.path = (dir_ / "db").string();
+    auto s = store::OpenSqliteStore(o, FieldCatalog::Default(), master_, clock_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    Structure ml;
+    ml.code = "ML-67-001";
+    ml.name = "Mission locale de Strasbourg";
+    ml.kind = StructureKind::kMissionLocale;
+    auto ml_id = store_->UpsertStructure(ml);
+    ASSERT_TRUE(ml_id.ok()) << ml_id.status();
+    Structure ag;
+    ag.code = "FT-AG-67-001";
+    ag.name = "Agence de Strasbourg";
+    ASSERT_TRUE(store_->UpsertStructure(ag).ok());
+    Agent a;
+    a.structure = *ml_id;
+    a.username = "camille.martin";
+    a.nom = "Martin";
+    a.prenom = "Camille";
+    a.roles = {Role::kCounsellor};
+    ASSERT_TRUE(store_->UpsertAgent(a).ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& content, const std::string& name = "people.csv") {
+    auto p = (dir_ / name).string();
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  int64_t PersonCount() { return store_->Stats()->persons; }
+
+  FakeClock clock_;
+  std::filesystem::path dir_;
+  crypto::SecretBytes master_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(ImporterTest, RejectsBadLinesWithLineNumbersAndKeepsTheRest) {
+  std::string csv = kHeader;
+  csv += "ML-67-001,camille.martin,Dupont,Marie,F,2004-03-12,290082A00401217,12345678901,marie.dupont@example.fr,0612345678,2024-01-15,inscrit\n";  // 2 ok
+  csv += "ML-67-001,,Durand,Paul,M,2003-05-01,185057800608492,12345678902,,,2024-01-15,inscrit\n";   // 3 bad NIR key
+  csv += "ML-67-001,,Petit,Lea,F,2003-02-30,,12345678903,,,2024-01-15,inscrit\n";                   // 4 impossible date
+  csv += "ML-99-999,,Roux,Jean,M,2003-05-01,,12345678904,,,2024-01-15,inscrit\n";                   // 5 unknown structure
+  csv += "ML-67-001,,Morel,Ines,F,2003-05-01,,12345678905,ines@@example.fr,,2024-01-15,inscrit\n";  // 6 bad e-mail
+  csv += "ML-67-001,,Faure,Hugo,M,1985-05-01,185057800608491,12345678906,,+33 7 12 34 56 78,2024-01-15,inscrit\n";  // 7 ok
+  csv += "FT-AG-67-001,camille.martin,Blanc,Zoe,F,2001-01-01,,12345678907,,,2024-01-15,inscrit\n";  // 8 counsellor elsewhere
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  ASSERT_TRUE(imp.ok());
+  auto report = imp->ImportFile(Write(csv), FileFormat::kCsv);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->records, 7);
+  EXPECT_EQ(report->inserted, 2);
+  EXPECT_EQ(report->rejected, 5);
+  ASSERT_EQ(report->errors.size(), 5u);
+  EXPECT_EQ(report->errors[0].line, 3);
+  EXPECT_EQ(report->errors[0].message, "field 'nir': NIR key does not match");
+  EXPECT_EQ(report->errors[1].line, 4);
+  EXPECT_NE(report->errors[1].message.find("impossible date"), std::string::npos);
+  EXPECT_EQ(report->errors[2].line, 5);
+  EXPECT_EQ(report->errors[2].message, "unknown structure 'ML-99-999'");
+  EXPECT_EQ(report->errors[3].line, 6);
+  EXPECT_EQ(report->errors[3].message, "field 'email': malformed e-mail address");
+  EXPECT_EQ(report->errors[4].line, 8);
+  // No message echoes a sensitive value.
+  for (const auto& e : report->errors) EXPECT_EQ(e.message.find("185057800608492"), std::string::npos);
+  EXPECT_EQ(PersonCount(), 2);
+
+  // Stored canonical and findable: phone normalised, e-mail found by blind index.
+  auto found = store_->FindPersons("telephone", "0712345678");
+  auto by_mail = store_->FindPersons("email", "Marie.Dupont@example.fr");
+  ASSERT_TRUE(by_mail.ok()) << by_mail.status();
+  ASSERT_EQ(by_mail->size(), 1u);
+  auto p = store_->GetPerson((*by_mail)[0]);
+  ASSERT_TRUE(p.ok());
+  const auto& cat = FieldCatalog::Default();
+  EXPECT_EQ(p->fields[*cat.IndexOf("nom")], "Dupont");
+  EXPECT_EQ(p->fields[*cat.IndexOf("nir")], "290082A00401217");
+  EXPECT_TRUE(p->referent_counsellor.has_value());
+  (void)found;
+}
+
+TEST_F(ImporterTest, ReimportUpdatesNeverDuplicates) {
+  std::string csv = kHeader;
+  csv += "ML-67-001,,Dupont,Marie,F,2004-03-12,290082A00401217,12345678901,,,2024-01-15,inscrit\n";
+  csv += "ML-67-001,,Faure,Hugo,M,1985-05-01,185057800608491,12345678906,,,2024-01-15,inscrit\n";
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  ASSERT_TRUE(imp.ok());
+  auto path = Write(csv);
+  ASSERT_EQ(imp->ImportFile(path, FileFormat::kCsv)->inserted, 2);
+  auto again = imp->ImportFile(path, FileFormat::kCsv);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->inserted, 0);
+  EXPECT_EQ(again->updated, 2);
+  EXPECT_EQ(PersonCount(), 2);
+  // A changed status on re-import is an update of the same person.
+  std::string changed = kHeader;
+  changed += "ML-67-001,,Dupont,Marie,F,2004-03-12,290082A00401217,12345678901,,,2024-01-15,en_formation\n";
+  ASSERT_EQ(imp->ImportFile(Write(changed, "changed.csv"), FileFormat::kCsv)->updated, 1);
+  EXPECT_EQ(PersonCount(), 2);
+  auto ids = store_->FindPersons("ft_id", "12345678901");
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids->size(), 1u);
+  EXPECT_EQ(store_->GetPerson((*ids)[0])->fields[*FieldCatalog::Default().IndexOf("statut")], "en_formation");
+}
+
+TEST_F(ImporterTest, IdentifiersOfTwoDifferentPeopleRejectOnlyThatLine) {
+  std::string csv = kHeader;
+  csv += "ML-67-001,,Dupont,Marie,F,2004-03-12,290082A00401217,12345678901,,,2024-01-15,inscrit\n";
+  csv += "ML-67-001,,Faure,Hugo,M,1985-05-01,185057800608491,12345678906,,,2024-01-15,inscrit\n";
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  ASSERT_TRUE(imp->ImportFile(Write(csv), FileFormat::kCsv).ok());
+  std::string clash = kHeader;
+  clash += "ML-67-001,,Faure,Hugo,M,1985-05-01,185057800608491,12345678901,,,2024-01-15,inscrit\n";  // Hugo's NIR, Marie's id
+  clash += "ML-67-001,,Petit,Lea,F,2003-02-03,,12345678903,,,2024-01-15,inscrit\n";
+  auto r = imp->ImportFile(Write(clash, "clash.csv"), FileFormat::kCsv);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rejected, 1);
+  ASSERT_EQ(r->errors.size(), 1u);
+  EXPECT_EQ(r->errors[0].line, 2);
+  EXPECT_EQ(r->inserted, 1);
+  EXPECT_EQ(PersonCount(), 3);
+}
+
+TEST_F(ImporterTest, BadHeaderWritesNothing) {
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  auto r = imp->ImportFile(Write("structure,nom,prenom,colour\nML-67-001,a,b,c\n"), FileFormat::kCsv);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(MessageOf(r.status())).find(":1: unknown column 'colour'"), std::string::npos);
+  r = imp->ImportFile(Write("structure,nom\nML-67-001,a\n", "b.csv"), FileFormat::kCsv);
+  EXPECT_NE(std::string(MessageOf(r.status())).find("missing required column"), std::string::npos);
+  EXPECT_EQ(PersonCount(), 0);
+}
+
+TEST_F(ImporterTest, JsonLinesImport) {
+  std::string jl =
+      R"({"structure":"ML-67-001","nom":"Dupont","prenom":"Marie","sexe":"F","date_naissance":"2004-03-12","ft_id":"12345678901","date_inscription":"2024-01-15","statut":"inscrit"})"
+      "\n"
+      R"({"structure":"ML-67-001","nom":"X","colour":"red"})"
+      "\n";
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  auto r = imp->ImportFile(Write(jl, "p.jsonl"), FileFormat::kJsonLines);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->inserted, 1);
+  EXPECT_EQ(r->rejected, 1);
+  EXPECT_EQ(r->errors[0].line, 2);
+  EXPECT_EQ(r->errors[0].message, "unknown field 'colour'");
+}
+
+}  // namespace
+}  // namespace cloison::ingest
