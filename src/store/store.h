@@ -115,6 +115,13 @@ class Store {
   virtual StatusOr<int64_t> ReencryptBatch(int64_t max_persons) = 0;
 
   virtual StatusOr<StoreStats> Stats() = 0;
+
+  // --- Bulk loads. Ends a bulk load (SqliteOptions::bulk): builds the
+  // indexes that were deferred, restores durable syncing and checkpoints.
+  // Idempotent; a no-op for a store not in bulk mode. The store also does
+  // this when destroyed, but without a way to report failure, so loaders
+  // call it and check the Status. Until it runs, FindPersons scans.
+  virtual Status FinishBulkLoad() { return OkStatus(); }
 };
 
 struct SqliteOptions {
@@ -122,6 +129,11 @@ struct SqliteOptions {
   int64_t cache_mib = 256;   // SQLite page cache
   // Bulk mode for large loads into a fresh store: synchronous=OFF during the
   // load (the load is re-runnable), indexes built at the end.
+  // If the persons table is empty at open, its secondary indexes (blind
+  // indexes, key id) are dropped and rebuilt by FinishBulkLoad (or the
+  // destructor, or the next non-bulk open if the process died); uniqueness
+  // is enforced meanwhile through an in-memory map of blind-index tags.
+  // On a non-empty table only synchronous=OFF applies.
   bool bulk = false;
 };
 

@@ -1,0 +1,1286 @@
+#include "store/sqlite_store.h"
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/strings.h"
+#include "crypto/keys.h"
+#include "crypto/secure_random.h"
+#include "store/schema.h"
+#include "store/sqlite_util.h"
+#include "store/store.h"
+
+namespace cloison::store {
+
+void AppendFieldAssociatedData(PersonId person, std::string_view field, uint32_t key_id, std::string& out) {
+  ::cloison::internal::AppendPiece(out, "p:");
+  ::cloison::internal::AppendPiece(out, person.value());
+  ::cloison::internal::AppendPiece(out, "|f:");
+  ::cloison::internal::AppendPiece(out, field);
+  ::cloison::internal::AppendPiece(out, "|k:");
+  ::cloison::internal::AppendPiece(out, key_id);
+}
+
+StatusOr<uint32_t> BlobKeyId(std::span<const uint8_t> blob) {
+  if (blob.size() < kKeyIdPrefixSize + crypto::XChaCha20Poly1305::kOverhead)
+    return Corruption("encrypted value is too short");
+  return (uint32_t{blob[0]} << 24) | (uint32_t{blob[1]} << 16) | (uint32_t{blob[2]} << 8) | uint32_t{blob[3]};
+}
+
+namespace {
+
+using internal::Db;
+using internal::ScopedReset;
+using internal::Stmt;
+using internal::Txn;
+
+constexpr size_t kTagSize = crypto::BlindIndexer::kTagSize;
+// People per pipeline chunk: large enough to amortise the hand-off between
+// threads, small enough that a 5,000-person import batch has ~10 stages to
+// overlap.
+constexpr size_t kChunkSize = 512;
+
+// One background thread running tasks in submission order. Started on first
+// use; if the thread cannot be created, tasks run inline on the caller.
+class Worker {
+ public:
+  Worker() = default;
+  ~Worker() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::future<void> Submit(std::function<void()> fn) {
+    std::packaged_task<void()> task(std::move(fn));
+    std::future<void> f = task.get_future();
+    if (!started_) {
+      started_ = true;
+      try {
+        thread_ = std::thread([this] { Loop(); });
+      } catch (...) {
+        inline_ = true;
+      }
+    }
+    if (inline_) {
+      task();
+      return f;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      queue_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return f;
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::packaged_task<void()> task;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::packaged_task<void()>> queue_;
+  bool stop_ = false;
+  bool started_ = false;
+  bool inline_ = false;
+  std::thread thread_;
+};
+
+uint64_t TagPrefix(const uint8_t* tag) {
+  uint64_t v;
+  std::memcpy(&v, tag, sizeof v);
+  return v;
+}
+
+// An open-addressing multimap from a 64-bit tag prefix to person ids. A hit
+// is only a candidate: the caller verifies the full tag. Used for uniqueness
+// during bulk loads (no SQL index yet) and for people written earlier in the
+// same UpsertPersons call (not yet in the table).
+class PrefixMap {
+ public:
+  void Clear() {
+    keys_.clear();
+    vals_.clear();
+    size_ = 0;
+  }
+  void Insert(uint64_t key, int64_t id) {
+    if (key == 0) key = 1;  // 0 marks an empty slot
+    if ((size_ + 1) * 2 > keys_.size()) Grow();
+    size_t i = key & (keys_.size() - 1);
+    while (keys_[i] != 0) {
+      if (keys_[i] == key && vals_[i] == id) return;
+      i = (i + 1) & (keys_.size() - 1);
+    }
+    keys_[i] = key;
+    vals_[i] = id;
+    ++size_;
+  }
+  template <typename F>
+  void ForEach(uint64_t key, F&& f) const {
+    if (keys_.empty()) return;
+    if (key == 0) key = 1;
+    for (size_t i = key & (keys_.size() - 1); keys_[i] != 0; i = (i + 1) & (keys_.size() - 1))
+      if (keys_[i] == key) f(vals_[i]);
+  }
+
+ private:
+  void Grow() {
+    std::vector<uint64_t> ok = std::move(keys_);
+    std::vector<int64_t> ov = std::move(vals_);
+    const size_t n = std::max<size_t>(1024, ok.size() * 2);
+    keys_.assign(n, 0);
+    vals_.assign(n, 0);
+    size_ = 0;
+    for (size_t i = 0; i < ok.size(); ++i)
+      if (ok[i] != 0) Insert(ok[i], ov[i]);
+  }
+  std::vector<uint64_t> keys_;
+  std::vector<int64_t> vals_;
+  size_t size_ = 0;
+};
+
+// Work area for kChunkSize people going through the upsert pipeline.
+struct Chunk {
+  size_t begin = 0, end = 0;      // range in the input span
+  std::vector<uint8_t> tags;      // [row][bi slot] kTagSize bytes
+  std::vector<uint8_t> has_tag;   // [row][bi slot]
+  std::vector<int64_t> ids;       // resolved person id per row
+  std::vector<uint8_t> blobs;     // encrypted values, back to back
+  std::vector<uint32_t> blob_off; // [row][enc slot]
+  std::vector<uint32_t> blob_len; // [row][enc slot]; 0 = absent
+  std::string canon;              // scratch (worker)
+  std::string ad;                 // scratch (worker)
+};
+
+std::string RolesToText(const std::vector<Role>& roles) {
+  std::string out;
+  for (Role r : roles) {
+    if (!out.empty()) out.push_back(',');
+    out.append(RoleName(r));
+  }
+  return out;
+}
+
+void AppendIdList(const std::vector<StructureId>& ids, std::string& out) {
+  for (StructureId id : ids) {
+    if (!out.empty()) out.push_back(';');
+    ::cloison::internal::AppendPiece(out, id.value());
+  }
+}
+
+std::vector<StructureId> ParseIdList(std::string_view s) {
+  std::vector<StructureId> out;
+  while (!s.empty()) {
+    const size_t semi = s.find(';');
+    std::string_view part = s.substr(0, semi);
+    int64_t v = 0;
+    std::from_chars(part.data(), part.data() + part.size(), v);
+    if (v > 0) out.emplace_back(v);
+    if (semi == std::string_view::npos) break;
+    s.remove_prefix(semi + 1);
+  }
+  return out;
+}
+
+void PutKeyId(uint32_t id, std::vector<uint8_t>& out) {
+  out.push_back(static_cast<uint8_t>(id >> 24));
+  out.push_back(static_cast<uint8_t>(id >> 16));
+  out.push_back(static_cast<uint8_t>(id >> 8));
+  out.push_back(static_cast<uint8_t>(id));
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const SqliteOptions& options, const FieldCatalog& catalog, const crypto::SecretBytes& master,
+              const Clock& clock)
+      : options_(options),
+        catalog_(catalog),
+        master_(master),
+        clock_(clock),
+        indexer_(crypto::BlindIndexer::FromMaster(master)) {}
+
+  ~SqliteStore() override {
+    if (bulk_deferred_) (void)FinishBulkLoad();  // best effort; loaders call it themselves
+  }
+
+  Status Open();
+
+  StatusOr<StructureId> UpsertStructure(const Structure& s) override;
+  StatusOr<Structure> GetStructure(StructureId id) override;
+  StatusOr<std::optional<StructureId>> FindStructureByCode(std::string_view code) override;
+  StatusOr<std::vector<Structure>> ListStructures() override;
+  StatusOr<AccountId> UpsertAgent(const Agent& a) override;
+  StatusOr<std::optional<AccountId>> FindAgentByUsername(std::string_view username) override;
+  StatusOr<std::vector<Agent>> ListAgents() override;
+  StatusOr<FormationId> UpsertFormation(const Formation& f) override;
+  StatusOr<TrainingSessionId> UpsertTrainingSession(const TrainingSession& s) override;
+  StatusOr<std::vector<Formation>> ListFormations() override;
+  StatusOr<std::vector<TrainingSession>> ListTrainingSessions() override;
+
+  Status PutOrientations(std::span<const Orientation> orientations) override;
+  StatusOr<std::vector<Orientation>> OrientationsOfPerson(PersonId person) override;
+  Status ForEachOrientation(const std::function<void(const Orientation&)>& fn) override;
+
+  StatusOr<UpsertResult> UpsertPersons(std::span<const Person> persons) override;
+  StatusOr<Person> GetPerson(PersonId id, const FieldMask& mask) override;
+  StatusOr<std::vector<PersonId>> FindPersons(std::string_view field, std::string_view value) override;
+  Status ForEachPersonRelation(
+      const std::function<void(PersonId, StructureId, std::optional<AccountId>)>& fn) override;
+
+  StatusOr<uint32_t> AddKeyAndActivate() override;
+  StatusOr<int64_t> ReencryptBatch(int64_t max_persons) override;
+  StatusOr<StoreStats> Stats() override;
+  Status FinishBulkLoad() override;
+
+ private:
+  Status PrepareStatements();
+  StatusOr<std::vector<crypto::WrappedKey>> LoadKeys(uint32_t& active);
+  Status OpenKeyRing();
+
+  // Pipeline stages (see UpsertPersons).
+  void ComputeTags(std::span<const Person> persons, Chunk& c) const;
+  void EncryptChunk(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead, uint32_t key_id) const;
+  Status ResolveChunk(std::span<const Person> persons, Chunk& c, UpsertResult& result);
+  Status WriteChunk(std::span<const Person> persons, const Chunk& c, uint32_t key_id);
+  StatusOr<int64_t> LookupUnique(size_t slot, const uint8_t* tag);
+  StatusOr<bool> PersonExists(int64_t id);
+
+  // Overlay: blind-index tags of the people this UpsertPersons call has
+  // assigned so far (they may not be in the table yet). Authoritative over
+  // the table for those ids.
+  const uint8_t* OverlayTags(int64_t id) const {
+    auto it = overlay_index_.find(id);
+    return it == overlay_index_.end() ? nullptr : overlay_.data() + it->second;
+  }
+  static bool SameTag(const uint8_t* entry, size_t slot, const uint8_t* tag) {
+    const uint8_t* e = entry + slot * (kTagSize + 1);
+    return e[0] && std::memcmp(e + 1, tag, kTagSize) == 0;
+  }
+
+  StatusOr<std::string> Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob) const;
+  StatusOr<Structure> ReadStructure(const Stmt& s) const;
+  Orientation ReadOrientation(const Stmt& s) const;
+
+  SqliteOptions options_;
+  const FieldCatalog catalog_;  // a copy: the layout below is derived from it
+  const crypto::SecretBytes master_;  // wraps new data keys on rotation
+  const Clock& clock_;
+  crypto::BlindIndexer indexer_;
+  std::shared_ptr<const crypto::KeyRing> ring_;
+
+  std::vector<size_t> enc_fields_;  // catalog indexes of encrypted fields
+  std::vector<size_t> bi_fields_;   // catalog indexes of blind-indexed fields (slot order)
+  std::vector<int> bi_slot_of_;     // catalog index -> bi slot or -1
+  std::vector<size_t> unique_slots_;
+
+  bool bulk_deferred_ = false;  // persons indexes dropped; bulk_map_ enforces uniqueness
+  PrefixMap bulk_map_;          // (tag prefix ^ slot) -> person id, bulk loads only
+
+  // Per-UpsertPersons state, kept to reuse allocations.
+  PrefixMap call_map_;
+  std::unordered_map<int64_t, uint32_t> overlay_index_;
+  std::vector<uint8_t> overlay_;
+  std::vector<Chunk> chunks_;
+  int64_t next_id_ = 1;
+  std::string scratch_;
+
+  Worker worker_;
+
+  // Declared before the statements so that it is destroyed after them.
+  Db db_;
+  Stmt upsert_person_, get_person_, person_exists_, person_tags_by_id_, max_person_id_;
+  std::vector<Stmt> find_by_tag_;  // per bi slot
+  Stmt person_relations_, stale_persons_, count_stale_, get_encrypted_, update_encrypted_;
+  Stmt structure_by_code_, upsert_structure_, get_structure_, list_structures_;
+  Stmt agent_by_username_, upsert_agent_, list_agents_;
+  Stmt formation_by_code_, upsert_formation_, list_formations_;
+  Stmt session_by_code_, upsert_session_, list_sessions_;
+  Stmt put_orientation_, orientations_of_person_, all_orientations_;
+};
+
+Status SqliteStore::Open() {
+  CLOISON_RETURN_IF_ERROR(crypto::InitCrypto());
+  for (size_t i = 0; i < catalog_.size(); ++i) {
+    const FieldDef& def = catalog_.at(i);
+    if (def.encrypted()) enc_fields_.push_back(i);
+    bi_slot_of_.push_back(-1);
+    if (def.blind_index) {
+      bi_slot_of_[i] = static_cast<int>(bi_fields_.size());
+      if (def.unique) unique_slots_.push_back(bi_fields_.size());
+      bi_fields_.push_back(i);
+    }
+  }
+
+  CLOISON_RETURN_IF_ERROR(db_.Open(options_.path));
+  {
+    CLOISON_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("PRAGMA journal_mode=WAL", "set WAL mode"));
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "set WAL mode"));
+    if (!row || s.ColumnText(0) != "wal") return IOError(StrCat("cannot use WAL mode on ", options_.path));
+  }
+  CLOISON_RETURN_IF_ERROR(db_.Exec(StrCat("PRAGMA synchronous=", options_.bulk ? "OFF" : "NORMAL",
+                                          "; PRAGMA cache_size=-", options_.cache_mib * 1024,
+                                          "; PRAGMA temp_store=MEMORY; PRAGMA threads=2"),
+                                   "configure database"));
+  CLOISON_RETURN_IF_ERROR(internal::Migrate(db_));
+  CLOISON_RETURN_IF_ERROR(internal::SyncCatalogColumns(db_, catalog_, clock_.NowMicros()));
+  CLOISON_RETURN_IF_ERROR(OpenKeyRing());
+
+  bool empty = false;
+  {
+    CLOISON_ASSIGN_OR_RETURN(int64_t any, db_.QueryInt("SELECT EXISTS(SELECT 1 FROM persons)", "count persons"));
+    empty = any == 0;
+  }
+  if (options_.bulk && empty) {
+    CLOISON_RETURN_IF_ERROR(internal::DropPersonIndexes(db_, catalog_));
+    bulk_deferred_ = true;
+  } else {
+    CLOISON_RETURN_IF_ERROR(internal::CreatePersonIndexes(db_, catalog_));
+  }
+  return PrepareStatements();
+}
+
+StatusOr<std::vector<crypto::WrappedKey>> SqliteStore::LoadKeys(uint32_t& active) {
+  CLOISON_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT key_id, wrapped, active FROM keys ORDER BY key_id",
+                                               "read keys"));
+  std::vector<crypto::WrappedKey> keys;
+  active = 0;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "read keys"));
+    if (!row) break;
+    crypto::WrappedKey k;
+    k.key_id = static_cast<uint32_t>(s.ColumnInt(0));
+    auto w = s.ColumnBlob(1);
+    k.wrapped.assign(w.begin(), w.end());
+    if (s.ColumnInt(2) != 0) active = k.key_id;
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+Status SqliteStore::OpenKeyRing() {
+  uint32_t active = 0;
+  CLOISON_ASSIGN_OR_RETURN(auto keys, LoadKeys(active));
+  if (keys.empty()) {
+    // A new store: key id 1. Inserted under the write lock, re-checked, so
+    // two processes creating the same store agree on one key.
+    Txn txn(db_);
+    CLOISON_RETURN_IF_ERROR(txn.Begin());
+    CLOISON_ASSIGN_OR_RETURN(int64_t n, db_.QueryInt("SELECT count(*) FROM keys", "count keys"));
+    if (n == 0) {
+      crypto::WrappedKey k = crypto::KeyRing::NewWrappedKey(master_, 1);
+      CLOISON_ASSIGN_OR_RETURN(
+          Stmt ins, db_.Prepare("INSERT INTO keys(key_id, wrapped, created_at, active) VALUES(1, ?, ?, 1)",
+                                "write key"));
+      ins.BindBlob(1, k.wrapped);
+      ins.BindInt(2, clock_.NowMicros());
+      CLOISON_RETURN_IF_ERROR(db_.StepDone(ins, "write key"));
+    }
+    CLOISON_RETURN_IF_ERROR(txn.Commit());
+    CLOISON_ASSIGN_OR_RETURN(keys, LoadKeys(active));
+  }
+  if (active == 0) return Corruption("no active data key in the keys table");
+  CLOISON_ASSIGN_OR_RETURN(crypto::KeyRing ring, crypto::KeyRing::Open(master_, keys, active));
+  ring_ = std::make_shared<const crypto::KeyRing>(std::move(ring));
+  return OkStatus();
+}
+
+Status SqliteStore::PrepareStatements() {
+  auto prep = [&](Stmt& out, std::string_view sql) -> Status {
+    CLOISON_ASSIGN_OR_RETURN(out, db_.Prepare(sql, "prepare statement"));
+    return OkStatus();
+  };
+  // persons: column order id, referent_structure_id, referent_counsellor_id,
+  // other_structures, key_id, updated_at, f_* (catalog order), bi_* (slot order).
+  std::string cols = "id, referent_structure_id, referent_counsellor_id, other_structures, key_id, updated_at";
+  std::string sets =
+      "referent_structure_id=excluded.referent_structure_id, referent_counsellor_id=excluded.referent_counsellor_id, "
+      "other_structures=excluded.other_structures, key_id=excluded.key_id, updated_at=excluded.updated_at";
+  std::string fcols, bcols, params = "?, ?, ?, ?, ?, ?";
+  for (const FieldDef& def : catalog_.fields()) {
+    const std::string c = StrCat("\"", internal::ValueColumn(def), "\"");
+    cols += ", " + c;
+    fcols += (fcols.empty() ? "" : ", ") + c;
+    sets += StrCat(", ", c, "=excluded.", c);
+    params += ", ?";
+  }
+  for (size_t slot : bi_fields_) {
+    const std::string c = StrCat("\"", internal::BlindColumn(catalog_.at(slot)), "\"");
+    cols += ", " + c;
+    bcols += (bcols.empty() ? "" : ", ") + c;
+    sets += StrCat(", ", c, "=excluded.", c);
+    params += ", ?";
+  }
+  CLOISON_RETURN_IF_ERROR(prep(upsert_person_, StrCat("INSERT INTO persons(", cols, ") VALUES(", params,
+                                                      ") ON CONFLICT(id) DO UPDATE SET ", sets)));
+  CLOISON_RETURN_IF_ERROR(prep(get_person_, StrCat("SELECT referent_structure_id, referent_counsellor_id, "
+                                                   "other_structures", fcols.empty() ? "" : ", ", fcols,
+                                                   " FROM persons WHERE id = ?")));
+  CLOISON_RETURN_IF_ERROR(prep(person_exists_, "SELECT 1 FROM persons WHERE id = ?"));
+  CLOISON_RETURN_IF_ERROR(prep(max_person_id_, "SELECT coalesce(max(id), 0) FROM persons"));
+  if (!bi_fields_.empty())
+    CLOISON_RETURN_IF_ERROR(prep(person_tags_by_id_, StrCat("SELECT ", bcols, " FROM persons WHERE id = ?")));
+  find_by_tag_.resize(bi_fields_.size());
+  for (size_t slot = 0; slot < bi_fields_.size(); ++slot)
+    CLOISON_RETURN_IF_ERROR(prep(find_by_tag_[slot], StrCat("SELECT id FROM persons WHERE \"",
+                                                            internal::BlindColumn(catalog_.at(bi_fields_[slot])),
+                                                            "\" = ? ORDER BY id")));
+  CLOISON_RETURN_IF_ERROR(prep(person_relations_, "SELECT id, referent_structure_id, referent_counsellor_id "
+                                                  "FROM persons ORDER BY id"));
+  CLOISON_RETURN_IF_ERROR(prep(stale_persons_, "SELECT id FROM persons WHERE key_id <> ? ORDER BY id LIMIT ?"));
+  CLOISON_RETURN_IF_ERROR(prep(count_stale_, "SELECT count(*) FROM persons WHERE key_id <> ?"));
+  if (!enc_fields_.empty()) {
+    std::string ecols, esets;
+    for (size_t f : enc_fields_) {
+      const std::string c = StrCat("\"", internal::ValueColumn(catalog_.at(f)), "\"");
+      ecols += (ecols.empty() ? "" : ", ") + c;
+      esets += c + " = ?, ";
+    }
+    CLOISON_RETURN_IF_ERROR(prep(get_encrypted_, StrCat("SELECT ", ecols, " FROM persons WHERE id = ?")));
+    CLOISON_RETURN_IF_ERROR(
+        prep(update_encrypted_, StrCat("UPDATE persons SET ", esets, "key_id = ? WHERE id = ?")));
+  }
+
+  const char* kStructureCols = "id, kind, parent_id, code, name, time_zone, open_minute, close_minute, weekdays, "
+                               "departement";
+  CLOISON_RETURN_IF_ERROR(prep(structure_by_code_, "SELECT id FROM structures WHERE code = ?"));
+  CLOISON_RETURN_IF_ERROR(prep(
+      upsert_structure_,
+      StrCat("INSERT INTO structures(", kStructureCols, ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+             "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, parent_id=excluded.parent_id, code=excluded.code, "
+             "name=excluded.name, time_zone=excluded.time_zone, open_minute=excluded.open_minute, "
+             "close_minute=excluded.close_minute, weekdays=excluded.weekdays, departement=excluded.departement "
+             "RETURNING id")));
+  CLOISON_RETURN_IF_ERROR(prep(get_structure_, StrCat("SELECT ", kStructureCols, " FROM structures WHERE id = ?")));
+  CLOISON_RETURN_IF_ERROR(prep(list_structures_, StrCat("SELECT ", kStructureCols, " FROM structures ORDER BY id")));
+
+  CLOISON_RETURN_IF_ERROR(prep(agent_by_username_, "SELECT id FROM agents WHERE username = ?"));
+  CLOISON_RETURN_IF_ERROR(prep(
+      upsert_agent_, "INSERT INTO agents(id, structure_id, username, nom, prenom, roles) VALUES(?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT(id) DO UPDATE SET structure_id=excluded.structure_id, username=excluded.username, "
+                     "nom=excluded.nom, prenom=excluded.prenom, roles=excluded.roles RETURNING id"));
+  CLOISON_RETURN_IF_ERROR(
+      prep(list_agents_, "SELECT id, structure_id, username, nom, prenom, roles FROM agents ORDER BY id"));
+
+  CLOISON_RETURN_IF_ERROR(prep(formation_by_code_, "SELECT id FROM formations WHERE code = ?"));
+  CLOISON_RETURN_IF_ERROR(prep(
+      upsert_formation_, "INSERT INTO formations(id, organisation_id, code, title, domain) VALUES(?, ?, ?, ?, ?) "
+                         "ON CONFLICT(id) DO UPDATE SET organisation_id=excluded.organisation_id, "
+                         "code=excluded.code, title=excluded.title, domain=excluded.domain RETURNING id"));
+  CLOISON_RETURN_IF_ERROR(
+      prep(list_formations_, "SELECT id, organisation_id, code, title, domain FROM formations ORDER BY id"));
+
+  CLOISON_RETURN_IF_ERROR(prep(session_by_code_, "SELECT id FROM training_sessions WHERE code = ?"));
+  CLOISON_RETURN_IF_ERROR(prep(
+      upsert_session_, "INSERT INTO training_sessions(id, formation_id, code, start_day, end_day, place) "
+                       "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET formation_id=excluded.formation_id, "
+                       "code=excluded.code, start_day=excluded.start_day, end_day=excluded.end_day, "
+                       "place=excluded.place RETURNING id"));
+  CLOISON_RETURN_IF_ERROR(prep(
+      list_sessions_, "SELECT id, formation_id, code, start_day, end_day, place FROM training_sessions ORDER BY id"));
+
+  const char* kOrientationCols =
+      "id, person_id, session_id, counsellor_id, status, proposed_day, decided_day, enrolled_day, ended_day";
+  CLOISON_RETURN_IF_ERROR(prep(
+      put_orientation_,
+      StrCat("INSERT INTO orientations(", kOrientationCols, ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
+             "ON CONFLICT(id) DO UPDATE SET person_id=excluded.person_id, session_id=excluded.session_id, "
+             "counsellor_id=excluded.counsellor_id, status=excluded.status, proposed_day=excluded.proposed_day, "
+             "decided_day=excluded.decided_day, enrolled_day=excluded.enrolled_day, ended_day=excluded.ended_day")));
+  CLOISON_RETURN_IF_ERROR(prep(orientations_of_person_, StrCat("SELECT ", kOrientationCols,
+                                                               " FROM orientations WHERE person_id = ? ORDER BY id")));
+  CLOISON_RETURN_IF_ERROR(
+      prep(all_orientations_, StrCat("SELECT ", kOrientationCols, " FROM orientations ORDER BY id")));
+  return OkStatus();
+}
+
+// ---------------------------------------------------------------- network
+
+// Shared shape of the natural-key upserts: `by_key` finds the row owning the
+// natural key; a caller id that disagrees with it is AlreadyExists.
+template <typename Bind>
+StatusOr<int64_t> UpsertByNaturalKey(Db& db, const Stmt& by_key, const Stmt& upsert, std::string_view what,
+                                     std::string_view key, int64_t given_id, Bind&& bind) {
+  if (key.empty()) return InvalidArgument(StrCat(what, ": empty code"));
+  Txn txn(db);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
+  int64_t existing = 0;
+  {
+    ScopedReset r(by_key);
+    by_key.BindText(1, key);
+    CLOISON_ASSIGN_OR_RETURN(bool row, db.StepRow(by_key, what));
+    if (row) existing = by_key.ColumnInt(0);
+  }
+  if (existing != 0 && given_id > 0 && given_id != existing)
+    return AlreadyExists(StrCat(what, " '", key, "' already belongs to id ", existing));
+  const int64_t target = existing != 0 ? existing : given_id;
+  int64_t id = 0;
+  {
+    ScopedReset r(upsert);
+    if (target > 0) upsert.BindInt(1, target); else upsert.BindNull(1);
+    bind(upsert);
+    CLOISON_ASSIGN_OR_RETURN(bool row, db.StepRow(upsert, what));
+    if (!row) return Internal(StrCat(what, ": upsert returned no id"));
+    id = upsert.ColumnInt(0);
+    CLOISON_RETURN_IF_ERROR(db.StepDone(upsert, what));
+  }
+  CLOISON_RETURN_IF_ERROR(txn.Commit());
+  return id;
+}
+
+StatusOr<StructureId> SqliteStore::UpsertStructure(const Structure& s) {
+  CLOISON_ASSIGN_OR_RETURN(
+      int64_t id, UpsertByNaturalKey(db_, structure_by_code_, upsert_structure_, "structure code", s.code,
+                                     s.id.value(), [&](const Stmt& st) {
+                                       st.BindText(2, StructureKindName(s.kind));
+                                       if (s.parent && s.parent->valid()) st.BindInt(3, s.parent->value());
+                                       else st.BindNull(3);
+                                       st.BindText(4, s.code);
+                                       st.BindText(5, s.name);
+                                       st.BindText(6, s.time_zone);
+                                       st.BindInt(7, s.hours.open_minute);
+                                       st.BindInt(8, s.hours.close_minute);
+                                       st.BindInt(9, s.hours.weekdays);
+                                       st.BindText(10, s.departement);
+                                     }));
+  return StructureId(id);
+}
+
+StatusOr<Structure> SqliteStore::ReadStructure(const Stmt& s) const {
+  Structure out;
+  out.id = StructureId(s.ColumnInt(0));
+  auto kind = ParseStructureKind(s.ColumnText(1));
+  if (!kind) return Corruption(StrCat("structure ", out.id.value(), ": unknown kind"));
+  out.kind = *kind;
+  if (!s.ColumnIsNull(2)) out.parent = StructureId(s.ColumnInt(2));
+  out.code = std::string(s.ColumnText(3));
+  out.name = std::string(s.ColumnText(4));
+  out.time_zone = std::string(s.ColumnText(5));
+  out.hours.open_minute = static_cast<int>(s.ColumnInt(6));
+  out.hours.close_minute = static_cast<int>(s.ColumnInt(7));
+  out.hours.weekdays = static_cast<uint8_t>(s.ColumnInt(8));
+  out.departement = std::string(s.ColumnText(9));
+  return out;
+}
+
+StatusOr<Structure> SqliteStore::GetStructure(StructureId id) {
+  ScopedReset r(get_structure_);
+  get_structure_.BindInt(1, id.value());
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(get_structure_, "read structure"));
+  if (!row) return NotFound(StrCat("structure ", id.value(), " does not exist"));
+  return ReadStructure(get_structure_);
+}
+
+StatusOr<std::optional<StructureId>> SqliteStore::FindStructureByCode(std::string_view code) {
+  ScopedReset r(structure_by_code_);
+  structure_by_code_.BindText(1, code);
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(structure_by_code_, "find structure"));
+  if (!row) return std::optional<StructureId>();
+  return std::optional<StructureId>(StructureId(structure_by_code_.ColumnInt(0)));
+}
+
+StatusOr<std::vector<Structure>> SqliteStore::ListStructures() {
+  ScopedReset r(list_structures_);
+  std::vector<Structure> out;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(list_structures_, "list structures"));
+    if (!row) break;
+    CLOISON_ASSIGN_OR_RETURN(Structure s, ReadStructure(list_structures_));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+StatusOr<AccountId> SqliteStore::UpsertAgent(const Agent& a) {
+  const std::string roles = RolesToText(a.roles);
+  CLOISON_ASSIGN_OR_RETURN(int64_t id, UpsertByNaturalKey(db_, agent_by_username_, upsert_agent_, "agent username",
+                                                          a.username, a.id.value(), [&](const Stmt& st) {
+                                                            st.BindInt(2, a.structure.value());
+                                                            st.BindText(3, a.username);
+                                                            st.BindText(4, a.nom);
+                                                            st.BindText(5, a.prenom);
+                                                            st.BindText(6, roles);
+                                                          }));
+  return AccountId(id);
+}
+
+StatusOr<std::optional<AccountId>> SqliteStore::FindAgentByUsername(std::string_view username) {
+  ScopedReset r(agent_by_username_);
+  agent_by_username_.BindText(1, username);
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(agent_by_username_, "find agent"));
+  if (!row) return std::optional<AccountId>();
+  return std::optional<AccountId>(AccountId(agent_by_username_.ColumnInt(0)));
+}
+
+StatusOr<std::vector<Agent>> SqliteStore::ListAgents() {
+  ScopedReset r(list_agents_);
+  std::vector<Agent> out;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(list_agents_, "list agents"));
+    if (!row) break;
+    Agent a;
+    a.id = AccountId(list_agents_.ColumnInt(0));
+    a.structure = StructureId(list_agents_.ColumnInt(1));
+    a.username = std::string(list_agents_.ColumnText(2));
+    a.nom = std::string(list_agents_.ColumnText(3));
+    a.prenom = std::string(list_agents_.ColumnText(4));
+    std::string_view roles = list_agents_.ColumnText(5);
+    while (!roles.empty()) {
+      const size_t comma = roles.find(',');
+      auto role = ParseRole(roles.substr(0, comma));
+      if (!role) return Corruption(StrCat("agent ", a.id.value(), ": unknown role"));
+      a.roles.push_back(*role);
+      if (comma == std::string_view::npos) break;
+      roles.remove_prefix(comma + 1);
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+StatusOr<FormationId> SqliteStore::UpsertFormation(const Formation& f) {
+  CLOISON_ASSIGN_OR_RETURN(int64_t id, UpsertByNaturalKey(db_, formation_by_code_, upsert_formation_,
+                                                          "formation code", f.code, f.id.value(),
+                                                          [&](const Stmt& st) {
+                                                            st.BindInt(2, f.organisation.value());
+                                                            st.BindText(3, f.code);
+                                                            st.BindText(4, f.title);
+                                                            st.BindText(5, f.domain);
+                                                          }));
+  return FormationId(id);
+}
+
+StatusOr<TrainingSessionId> SqliteStore::UpsertTrainingSession(const TrainingSession& s) {
+  CLOISON_ASSIGN_OR_RETURN(int64_t id, UpsertByNaturalKey(db_, session_by_code_, upsert_session_,
+                                                          "training session code", s.code, s.id.value(),
+                                                          [&](const Stmt& st) {
+                                                            st.BindInt(2, s.formation.value());
+                                                            st.BindText(3, s.code);
+                                                            st.BindInt(4, s.start.ToDays());
+                                                            st.BindInt(5, s.end.ToDays());
+                                                            st.BindText(6, s.place);
+                                                          }));
+  return TrainingSessionId(id);
+}
+
+StatusOr<std::vector<Formation>> SqliteStore::ListFormations() {
+  ScopedReset r(list_formations_);
+  std::vector<Formation> out;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(list_formations_, "list formations"));
+    if (!row) break;
+    Formation f;
+    f.id = FormationId(list_formations_.ColumnInt(0));
+    f.organisation = StructureId(list_formations_.ColumnInt(1));
+    f.code = std::string(list_formations_.ColumnText(2));
+    f.title = std::string(list_formations_.ColumnText(3));
+    f.domain = std::string(list_formations_.ColumnText(4));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+StatusOr<std::vector<TrainingSession>> SqliteStore::ListTrainingSessions() {
+  ScopedReset r(list_sessions_);
+  std::vector<TrainingSession> out;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(list_sessions_, "list training sessions"));
+    if (!row) break;
+    TrainingSession s;
+    s.id = TrainingSessionId(list_sessions_.ColumnInt(0));
+    s.formation = FormationId(list_sessions_.ColumnInt(1));
+    s.code = std::string(list_sessions_.ColumnText(2));
+    s.start = Date::FromDays(list_sessions_.ColumnInt(3));
+    s.end = Date::FromDays(list_sessions_.ColumnInt(4));
+    s.place = std::string(list_sessions_.ColumnText(5));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// ----------------------------------------------------------- orientations
+
+Status SqliteStore::PutOrientations(std::span<const Orientation> orientations) {
+  Txn txn(db_);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
+  auto bind_date = [](const Stmt& s, int i, const std::optional<Date>& d) {
+    if (d) s.BindInt(i, d->ToDays()); else s.BindNull(i);
+  };
+  for (const Orientation& o : orientations) {
+    ScopedReset r(put_orientation_);
+    if (o.id.valid()) put_orientation_.BindInt(1, o.id.value()); else put_orientation_.BindNull(1);
+    put_orientation_.BindInt(2, o.person.value());
+    put_orientation_.BindInt(3, o.session.value());
+    put_orientation_.BindInt(4, o.counsellor.value());
+    put_orientation_.BindText(5, OrientationStatusName(o.status));
+    put_orientation_.BindInt(6, o.proposed_on.ToDays());
+    bind_date(put_orientation_, 7, o.decided_on);
+    bind_date(put_orientation_, 8, o.enrolled_on);
+    bind_date(put_orientation_, 9, o.ended_on);
+    CLOISON_RETURN_IF_ERROR(db_.StepDone(put_orientation_, "write orientation"));
+  }
+  return txn.Commit();
+}
+
+Orientation SqliteStore::ReadOrientation(const Stmt& s) const {
+  auto date = [&](int i) { return s.ColumnIsNull(i) ? std::optional<Date>() : Date::FromDays(s.ColumnInt(i)); };
+  Orientation o;
+  o.id = OrientationId(s.ColumnInt(0));
+  o.person = PersonId(s.ColumnInt(1));
+  o.session = TrainingSessionId(s.ColumnInt(2));
+  o.counsellor = AccountId(s.ColumnInt(3));
+  o.status = ParseOrientationStatus(s.ColumnText(4)).value_or(OrientationStatus::kProposed);
+  o.proposed_on = Date::FromDays(s.ColumnInt(5));
+  o.decided_on = date(6);
+  o.enrolled_on = date(7);
+  o.ended_on = date(8);
+  return o;
+}
+
+StatusOr<std::vector<Orientation>> SqliteStore::OrientationsOfPerson(PersonId person) {
+  ScopedReset r(orientations_of_person_);
+  orientations_of_person_.BindInt(1, person.value());
+  std::vector<Orientation> out;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(orientations_of_person_, "read orientations"));
+    if (!row) break;
+    out.push_back(ReadOrientation(orientations_of_person_));
+  }
+  return out;
+}
+
+Status SqliteStore::ForEachOrientation(const std::function<void(const Orientation&)>& fn) {
+  ScopedReset r(all_orientations_);
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(all_orientations_, "read orientations"));
+    if (!row) break;
+    fn(ReadOrientation(all_orientations_));
+  }
+  return OkStatus();
+}
+
+// ----------------------------------------------------------------- people
+
+void SqliteStore::ComputeTags(std::span<const Person> persons, Chunk& c) const {
+  const size_t nbi = bi_fields_.size();
+  const size_t rows = c.end - c.begin;
+  c.tags.resize(rows * nbi * kTagSize);
+  c.has_tag.assign(rows * nbi, 0);
+  for (size_t r = 0; r < rows; ++r) {
+    const Person& p = persons[c.begin + r];
+    for (size_t slot = 0; slot < nbi; ++slot) {
+      const FieldDef& def = catalog_.at(bi_fields_[slot]);
+      const std::string& v = p.fields[bi_fields_[slot]];
+      if (v.empty()) continue;
+      c.canon = CanonicalizeFieldValue(def, v);
+      const auto tag = indexer_.Tag(def.name, c.canon);
+      std::memcpy(c.tags.data() + (r * nbi + slot) * kTagSize, tag.data(), kTagSize);
+      c.has_tag[r * nbi + slot] = 1;
+    }
+  }
+  std::fill(c.canon.begin(), c.canon.end(), '\0');  // do not leave a plaintext copy behind
+}
+
+void SqliteStore::EncryptChunk(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead,
+                               uint32_t key_id) const {
+  const size_t nenc = enc_fields_.size();
+  const size_t rows = c.end - c.begin;
+  c.blobs.clear();
+  c.blob_off.resize(rows * nenc);
+  c.blob_len.assign(rows * nenc, 0);
+  for (size_t r = 0; r < rows; ++r) {
+    const Person& p = persons[c.begin + r];
+    for (size_t e = 0; e < nenc; ++e) {
+      const FieldDef& def = catalog_.at(enc_fields_[e]);
+      const std::string& v = p.fields[enc_fields_[e]];
+      if (v.empty()) continue;
+      const size_t off = c.blobs.size();
+      PutKeyId(key_id, c.blobs);
+      c.ad.clear();
+      AppendFieldAssociatedData(PersonId(c.ids[r]), def.name, key_id, c.ad);
+      aead.EncryptTo(crypto::AsBytes(v), crypto::AsBytes(c.ad), c.blobs);
+      c.blob_off[r * nenc + e] = static_cast<uint32_t>(off);
+      c.blob_len[r * nenc + e] = static_cast<uint32_t>(c.blobs.size() - off);
+    }
+  }
+}
+
+StatusOr<bool> SqliteStore::PersonExists(int64_t id) {
+  ScopedReset r(person_exists_);
+  person_exists_.BindInt(1, id);
+  return db_.StepRow(person_exists_, "read person");
+}
+
+// The id of the person holding `tag` in unique slot `slot`, as the table
+// will be once this call's earlier people are written; 0 if none.
+StatusOr<int64_t> SqliteStore::LookupUnique(size_t slot, const uint8_t* tag) {
+  const uint64_t key = TagPrefix(tag) ^ (slot * 0x9e3779b97f4a7c15ULL);
+  int64_t found = 0;
+  // 1. People assigned earlier in this call: their overlay tags are current.
+  call_map_.ForEach(key, [&](int64_t id) {
+    if (found == 0) {
+      const uint8_t* o = OverlayTags(id);
+      if (o && SameTag(o, slot, tag)) found = id;
+    }
+  });
+  if (found != 0) return found;
+  // 2. The table. An id in the overlay is being rewritten by this call, and
+  //    step 1 showed its new values do not hold the tag.
+  if (bulk_deferred_) {
+    std::vector<int64_t> candidates;
+    bulk_map_.ForEach(key, [&](int64_t id) { candidates.push_back(id); });
+    for (int64_t id : candidates) {
+      if (OverlayTags(id)) continue;
+      ScopedReset r(person_tags_by_id_);
+      person_tags_by_id_.BindInt(1, id);
+      CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(person_tags_by_id_, "read blind index"));
+      if (!row) continue;  // stale entry from a rolled-back batch
+      auto stored = person_tags_by_id_.ColumnBlob(static_cast<int>(slot));
+      if (stored.size() == kTagSize && std::memcmp(stored.data(), tag, kTagSize) == 0) return id;
+    }
+    return 0;
+  }
+  const Stmt& s = find_by_tag_[slot];
+  ScopedReset r(s);
+  s.BindBlob(1, std::span<const uint8_t>(tag, kTagSize));
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "find by blind index"));
+    if (!row) return 0;
+    const int64_t id = s.ColumnInt(0);
+    if (!OverlayTags(id)) return id;
+  }
+}
+
+Status SqliteStore::ResolveChunk(std::span<const Person> persons, Chunk& c, UpsertResult& result) {
+  const size_t nbi = bi_fields_.size();
+  const size_t rows = c.end - c.begin;
+  const size_t entry_size = nbi * (kTagSize + 1);
+  c.ids.resize(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    const Person& p = persons[c.begin + r];
+    const uint8_t* tags = c.tags.data() + r * nbi * kTagSize;
+    const uint8_t* has = c.has_tag.data() + r * nbi;
+    int64_t match = 0;
+    size_t match_slot = 0;
+    for (size_t slot : unique_slots_) {
+      if (!has[slot]) continue;
+      CLOISON_ASSIGN_OR_RETURN(int64_t id, LookupUnique(slot, tags + slot * kTagSize));
+      if (id == 0) continue;
+      if (p.id.valid() && id != p.id.value())
+        return InvalidArgument(StrCat("person ", p.id.value(), ": unique field '",
+                                      catalog_.at(bi_fields_[slot]).name, "' already belongs to another person"));
+      if (match != 0 && id != match)
+        return InvalidArgument(StrCat("person at position ", c.begin + r, ": unique fields '",
+                                      catalog_.at(bi_fields_[match_slot]).name, "' and '",
+                                      catalog_.at(bi_fields_[slot]).name, "' match different people"));
+      if (match == 0) {
+        match = id;
+        match_slot = slot;
+      }
+    }
+    int64_t id = 0;
+    bool update = false;
+    if (p.id.valid()) {
+      id = p.id.value();
+      if (OverlayTags(id)) {
+        update = true;
+      } else {
+        CLOISON_ASSIGN_OR_RETURN(update, PersonExists(id));
+      }
+      next_id_ = std::max(next_id_, id + 1);
+    } else if (match != 0) {
+      id = match;
+      update = true;
+    } else {
+      id = next_id_++;
+    }
+    c.ids[r] = id;
+    result.ids.emplace_back(id);
+    ++(update ? result.updated : result.inserted);
+
+    // Record the person's new tags as authoritative for the rest of the call.
+    auto [it, inserted] = overlay_index_.try_emplace(id, static_cast<uint32_t>(overlay_.size()));
+    if (inserted) overlay_.resize(overlay_.size() + entry_size);
+    uint8_t* o = overlay_.data() + it->second;
+    for (size_t slot = 0; slot < nbi; ++slot) {
+      o[slot * (kTagSize + 1)] = has[slot];
+      std::memcpy(o + slot * (kTagSize + 1) + 1, tags + slot * kTagSize, kTagSize);
+    }
+    for (size_t slot : unique_slots_) {
+      if (!has[slot]) continue;
+      const uint64_t key = TagPrefix(tags + slot * kTagSize) ^ (slot * 0x9e3779b97f4a7c15ULL);
+      call_map_.Insert(key, id);
+      if (bulk_deferred_) bulk_map_.Insert(key, id);
+    }
+  }
+  return OkStatus();
+}
+
+Status SqliteStore::WriteChunk(std::span<const Person> persons, const Chunk& c, uint32_t key_id) {
+  const size_t nbi = bi_fields_.size();
+  const size_t nenc = enc_fields_.size();
+  const size_t rows = c.end - c.begin;
+  const int64_t now = clock_.NowMicros();
+  const Stmt& s = upsert_person_;
+  for (size_t r = 0; r < rows; ++r) {
+    const Person& p = persons[c.begin + r];
+    ScopedReset reset(s);
+    s.BindInt(1, c.ids[r]);
+    s.BindInt(2, p.referent_structure.value());
+    if (p.referent_counsellor && p.referent_counsellor->valid()) s.BindInt(3, p.referent_counsellor->value());
+    else s.BindNull(3);
+    scratch_.clear();
+    AppendIdList(p.other_structures, scratch_);
+    s.BindTextOrNull(4, scratch_);
+    s.BindInt(5, key_id);
+    s.BindInt(6, now);
+    int col = 7;
+    size_t e = 0;
+    for (size_t f = 0; f < catalog_.size(); ++f, ++col) {
+      if (catalog_.at(f).encrypted()) {
+        const uint32_t len = c.blob_len[r * nenc + e];
+        if (len == 0) s.BindNull(col);
+        else s.BindBlob(col, std::span<const uint8_t>(c.blobs.data() + c.blob_off[r * nenc + e], len));
+        ++e;
+      } else {
+        s.BindTextOrNull(col, p.fields[f]);
+      }
+    }
+    for (size_t slot = 0; slot < nbi; ++slot, ++col) {
+      if (c.has_tag[r * nbi + slot]) s.BindBlob(col, std::span<const uint8_t>(c.tags.data() + (r * nbi + slot) * kTagSize, kTagSize));
+      else s.BindNull(col);
+    }
+    CLOISON_RETURN_IF_ERROR(db_.StepDone(s, "write person"));
+  }
+  return OkStatus();
+}
+
+// The batch runs as a two-thread pipeline over chunks of kChunkSize people:
+//   worker: T(i) blind-index tags   E(i) encryption (needs the ids)
+//   caller: R(i) resolve ids        W(i) write rows
+// in the order T0 T1 R0 E0 T2 R1 W0 E1 ... so that the caller writes chunk
+// i-1 while the worker encrypts chunk i. The caller owns the SQLite
+// connection; the worker touches only the chunk buffers it is handed.
+StatusOr<UpsertResult> SqliteStore::UpsertPersons(std::span<const Person> persons) {
+  for (size_t i = 0; i < persons.size(); ++i)
+    if (persons[i].fields.size() != catalog_.size())
+      return InvalidArgument(StrCat("person at position ", i, " has ", persons[i].fields.size(),
+                                    " fields; the catalog has ", catalog_.size()));
+  UpsertResult result;
+  if (persons.empty()) return result;
+  result.ids.reserve(persons.size());
+
+  Txn txn(db_);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
+  {
+    ScopedReset r(max_person_id_);
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(max_person_id_, "read max person id"));
+    next_id_ = (row ? max_person_id_.ColumnInt(0) : 0) + 1;
+  }
+  call_map_.Clear();
+  overlay_index_.clear();
+  overlay_.clear();
+
+  const size_t n = (persons.size() + kChunkSize - 1) / kChunkSize;
+  if (chunks_.size() < std::min<size_t>(n, 4)) chunks_.resize(std::min<size_t>(n, 4));
+  // Chunk i uses buffer i % 4: at most T(i+2), E(i+1)/R(i+1), W(i) are live.
+  auto chunk = [&](size_t i) -> Chunk& { return chunks_[i % chunks_.size()]; };
+  const std::shared_ptr<const crypto::KeyRing> ring = ring_;
+  const uint32_t key_id = ring->active_id();
+  const bool threaded = n > 1;
+  std::vector<std::future<void>> tag_done(n), enc_done(n);
+  auto run = [&](std::function<void()> fn) -> std::future<void> {
+    if (threaded) return worker_.Submit(std::move(fn));
+    fn();
+    std::promise<void> p;
+    p.set_value();
+    return p.get_future();
+  };
+  auto submit_tags = [&](size_t i) {
+    Chunk& c = chunk(i);
+    c.begin = i * kChunkSize;
+    c.end = std::min(persons.size(), c.begin + kChunkSize);
+    tag_done[i] = run([this, persons, &c] { ComputeTags(persons, c); });
+  };
+  // Never return while the worker may still touch the chunks or `persons`.
+  auto drain = [&] {
+    for (auto& f : tag_done) if (f.valid()) f.wait();
+    for (auto& f : enc_done) if (f.valid()) f.wait();
+  };
+  Status status;
+  submit_tags(0);
+  if (n > 1) submit_tags(1);
+  for (size_t i = 0; i < n && status.ok(); ++i) {
+    tag_done[i].get();
+    status = ResolveChunk(persons, chunk(i), result);
+    if (!status.ok()) break;
+    {
+      Chunk& c = chunk(i);
+      const crypto::Aead* aead = &ring->active();
+      enc_done[i] = run([this, persons, &c, aead, key_id] { EncryptChunk(persons, c, *aead, key_id); });
+    }
+    if (i + 2 < n) submit_tags(i + 2);
+    if (i > 0) {
+      enc_done[i - 1].get();
+      status = WriteChunk(persons, chunk(i - 1), key_id);
+    }
+  }
+  if (status.ok()) {
+    enc_done[n - 1].get();
+    status = WriteChunk(persons, chunk(n - 1), key_id);
+  }
+  drain();
+  call_map_.Clear();
+  overlay_index_.clear();
+  overlay_.clear();
+  CLOISON_RETURN_IF_ERROR(status);
+  CLOISON_RETURN_IF_ERROR(txn.Commit());
+  return result;
+}
+
+StatusOr<std::string> SqliteStore::Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob) const {
+  auto key_id = BlobKeyId(blob);
+  if (!key_id.ok())
+    return Corruption(StrCat("person ", id.value(), " field '", def.name, "': ", MessageOf(key_id.status())));
+  const crypto::Aead* aead = ring_->Find(*key_id);
+  if (!aead)
+    return Corruption(StrCat("person ", id.value(), " field '", def.name, "': unknown key id ", *key_id));
+  std::string ad;
+  AppendFieldAssociatedData(id, def.name, *key_id, ad);
+  auto pt = aead->Decrypt(blob.subspan(kKeyIdPrefixSize), crypto::AsBytes(ad));
+  if (!pt.ok())
+    return Corruption(StrCat("person ", id.value(), " field '", def.name, "': ", MessageOf(pt.status())));
+  return pt;
+}
+
+StatusOr<Person> SqliteStore::GetPerson(PersonId id, const FieldMask& mask) {
+  const Stmt& s = get_person_;
+  ScopedReset r(s);
+  s.BindInt(1, id.value());
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "read person"));
+  if (!row) return NotFound(StrCat("person ", id.value(), " does not exist"));
+  Person p;
+  p.id = id;
+  p.referent_structure = StructureId(s.ColumnInt(0));
+  if (!s.ColumnIsNull(1)) p.referent_counsellor = AccountId(s.ColumnInt(1));
+  p.other_structures = ParseIdList(s.ColumnText(2));
+  p.fields.resize(catalog_.size());
+  for (size_t f = 0; f < catalog_.size(); ++f) {
+    if (!mask.has(f)) continue;
+    const int col = static_cast<int>(3 + f);
+    if (s.ColumnIsNull(col)) continue;
+    const FieldDef& def = catalog_.at(f);
+    if (def.encrypted()) {
+      CLOISON_ASSIGN_OR_RETURN(p.fields[f], Decrypt(id, def, s.ColumnBlob(col)));
+    } else {
+      p.fields[f] = std::string(s.ColumnText(col));
+    }
+  }
+  return p;
+}
+
+StatusOr<std::vector<PersonId>> SqliteStore::FindPersons(std::string_view field, std::string_view value) {
+  const auto index = catalog_.IndexOf(field);
+  if (!index) return InvalidArgument(StrCat("unknown field '", field, "'"));
+  const int slot = bi_slot_of_[*index];
+  if (slot < 0) return InvalidArgument(StrCat("field '", field, "' has no blind index"));
+  const FieldDef& def = catalog_.at(*index);
+  std::string canon = CanonicalizeFieldValue(def, value);
+  const auto tag = indexer_.Tag(def.name, canon);
+  std::fill(canon.begin(), canon.end(), '\0');
+  const Stmt& s = find_by_tag_[slot];
+  ScopedReset r(s);
+  s.BindBlob(1, tag);
+  std::vector<PersonId> out;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "find by blind index"));
+    if (!row) break;
+    out.emplace_back(s.ColumnInt(0));
+  }
+  return out;
+}
+
+Status SqliteStore::ForEachPersonRelation(
+    const std::function<void(PersonId, StructureId, std::optional<AccountId>)>& fn) {
+  const Stmt& s = person_relations_;
+  ScopedReset r(s);
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "read person relations"));
+    if (!row) break;
+    std::optional<AccountId> counsellor;
+    if (!s.ColumnIsNull(2)) counsellor = AccountId(s.ColumnInt(2));
+    fn(PersonId(s.ColumnInt(0)), StructureId(s.ColumnInt(1)), counsellor);
+  }
+  return OkStatus();
+}
+
+// ------------------------------------------------------------------- keys
+
+StatusOr<uint32_t> SqliteStore::AddKeyAndActivate() {
+  Txn txn(db_);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
+  uint32_t active = 0;
+  CLOISON_ASSIGN_OR_RETURN(auto keys, LoadKeys(active));
+  uint32_t new_id = 1;
+  for (const auto& k : keys) new_id = std::max(new_id, k.key_id + 1);
+  keys.push_back(crypto::KeyRing::NewWrappedKey(master_, new_id));
+  // Build the new ring before writing anything: a failure leaves the store as it was.
+  CLOISON_ASSIGN_OR_RETURN(crypto::KeyRing ring, crypto::KeyRing::Open(master_, keys, new_id));
+  CLOISON_ASSIGN_OR_RETURN(Stmt ins, db_.Prepare("INSERT INTO keys(key_id, wrapped, created_at, active) "
+                                                 "VALUES(?, ?, ?, 0)",
+                                                 "write key"));
+  ins.BindInt(1, new_id);
+  ins.BindBlob(2, keys.back().wrapped);
+  ins.BindInt(3, clock_.NowMicros());
+  CLOISON_RETURN_IF_ERROR(db_.StepDone(ins, "write key"));
+  CLOISON_RETURN_IF_ERROR(db_.Exec(StrCat("UPDATE keys SET active = (key_id = ", new_id, ")"), "activate key"));
+  CLOISON_RETURN_IF_ERROR(txn.Commit());
+  ring_ = std::make_shared<const crypto::KeyRing>(std::move(ring));
+  return new_id;
+}
+
+StatusOr<int64_t> SqliteStore::ReencryptBatch(int64_t max_persons) {
+  if (max_persons <= 0) return InvalidArgument("ReencryptBatch needs a positive batch size");
+  const uint32_t active = ring_->active_id();
+  Txn txn(db_);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
+  std::vector<int64_t> ids;
+  {
+    ScopedReset r(stale_persons_);
+    stale_persons_.BindInt(1, active);
+    stale_persons_.BindInt(2, max_persons);
+    for (;;) {
+      CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(stale_persons_, "find people to re-encrypt"));
+      if (!row) break;
+      ids.push_back(stale_persons_.ColumnInt(0));
+    }
+  }
+  const size_t nenc = enc_fields_.size();
+  std::vector<uint8_t> blobs;
+  std::vector<std::pair<size_t, size_t>> spans(nenc);
+  std::string ad;
+  const crypto::Aead& aead = ring_->active();
+  for (int64_t id : ids) {
+    blobs.clear();
+    {
+      ScopedReset r(get_encrypted_);
+      get_encrypted_.BindInt(1, id);
+      CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(get_encrypted_, "read person"));
+      if (!row) continue;
+      for (size_t e = 0; e < nenc; ++e) {
+        spans[e] = {0, 0};
+        if (get_encrypted_.ColumnIsNull(static_cast<int>(e))) continue;
+        const FieldDef& def = catalog_.at(enc_fields_[e]);
+        CLOISON_ASSIGN_OR_RETURN(std::string pt,
+                                 Decrypt(PersonId(id), def, get_encrypted_.ColumnBlob(static_cast<int>(e))));
+        const size_t off = blobs.size();
+        PutKeyId(active, blobs);
+        ad.clear();
+        AppendFieldAssociatedData(PersonId(id), def.name, active, ad);
+        aead.EncryptTo(crypto::AsBytes(pt), crypto::AsBytes(ad), blobs);
+        std::fill(pt.begin(), pt.end(), '\0');
+        spans[e] = {off, blobs.size() - off};
+      }
+    }
+    ScopedReset r(update_encrypted_);
+    for (size_t e = 0; e < nenc; ++e) {
+      if (spans[e].second == 0) update_encrypted_.BindNull(static_cast<int>(e + 1));
+      else update_encrypted_.BindBlob(static_cast<int>(e + 1),
+                                      std::span<const uint8_t>(blobs.data() + spans[e].first, spans[e].second));
+    }
+    update_encrypted_.BindInt(static_cast<int>(nenc + 1), active);
+    update_encrypted_.BindInt(static_cast<int>(nenc + 2), id);
+    CLOISON_RETURN_IF_ERROR(db_.StepDone(update_encrypted_, "re-encrypt person"));
+  }
+  int64_t remaining = 0;
+  {
+    ScopedReset r(count_stale_);
+    count_stale_.BindInt(1, active);
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(count_stale_, "count people to re-encrypt"));
+    if (row) remaining = count_stale_.ColumnInt(0);
+  }
+  CLOISON_RETURN_IF_ERROR(txn.Commit());
+  return remaining;
+}
+
+StatusOr<StoreStats> SqliteStore::Stats() {
+  StoreStats st;
+  CLOISON_ASSIGN_OR_RETURN(st.structures, db_.QueryInt("SELECT count(*) FROM structures", "count structures"));
+  CLOISON_ASSIGN_OR_RETURN(st.agents, db_.QueryInt("SELECT count(*) FROM agents", "count agents"));
+  CLOISON_ASSIGN_OR_RETURN(st.persons, db_.QueryInt("SELECT count(*) FROM persons", "count persons"));
+  CLOISON_ASSIGN_OR_RETURN(st.formations, db_.QueryInt("SELECT count(*) FROM formations", "count formations"));
+  CLOISON_ASSIGN_OR_RETURN(st.training_sessions,
+                           db_.QueryInt("SELECT count(*) FROM training_sessions", "count training sessions"));
+  CLOISON_ASSIGN_OR_RETURN(st.orientations, db_.QueryInt("SELECT count(*) FROM orientations", "count orientations"));
+  CLOISON_ASSIGN_OR_RETURN(int64_t version, db_.QueryInt("PRAGMA user_version", "read schema version"));
+  st.schema_version = static_cast<int>(version);
+  st.active_key_id = ring_->active_id();
+  if (!enc_fields_.empty()) {
+    // Read from the blobs themselves (their key id prefix), not from
+    // persons.key_id, so this reports what is actually on disk.
+    std::string sql = "SELECT k, count(*) FROM (";
+    for (size_t e = 0; e < enc_fields_.size(); ++e) {
+      const std::string c = StrCat("\"", internal::ValueColumn(catalog_.at(enc_fields_[e])), "\"");
+      sql += StrCat(e ? " UNION ALL " : "", "SELECT substr(", c, ", 1, 4) AS k FROM persons WHERE ", c,
+                    " IS NOT NULL");
+    }
+    sql += ") GROUP BY k ORDER BY k";
+    CLOISON_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(sql, "count values per key"));
+    for (;;) {
+      CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "count values per key"));
+      if (!row) break;
+      auto k = s.ColumnBlob(0);
+      if (k.size() != kKeyIdPrefixSize) return Corruption("encrypted value is too short");
+      const uint32_t id = (uint32_t{k[0]} << 24) | (uint32_t{k[1]} << 16) | (uint32_t{k[2]} << 8) | uint32_t{k[3]};
+      st.values_per_key.emplace_back(id, s.ColumnInt(1));
+    }
+  }
+  return st;
+}
+
+Status SqliteStore::FinishBulkLoad() {
+  if (!options_.bulk) return OkStatus();
+  if (bulk_deferred_) {
+    CLOISON_RETURN_IF_ERROR(internal::CreatePersonIndexes(db_, catalog_));
+    bulk_deferred_ = false;
+    bulk_map_.Clear();
+  }
+  CLOISON_RETURN_IF_ERROR(db_.Exec("PRAGMA synchronous=NORMAL", "configure database"));
+  CLOISON_RETURN_IF_ERROR(db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint"));
+  options_.bulk = false;
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options, const FieldCatalog& catalog,
+                                                 const crypto::SecretBytes& master_key, const Clock& clock) {
+  if (options.path.empty()) return InvalidArgument("store path is empty");
+  if (master_key.size() != crypto::kMasterKeySize) return InvalidArgument("master key must be 32 bytes");
+  auto store = std::make_unique<SqliteStore>(options, catalog, master_key, clock);
+  CLOISON_RETURN_IF_ERROR(store->Open());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace cloison::store

@@ -1,0 +1,38 @@
+// The SQLite implementation of Store (entry point: OpenSqliteStore in
+// store.h). This header only exposes the on-disk encoding of encrypted
+// values, which is a format (docs/storage-format.md) that tests and
+// migrations must reproduce byte for byte.
+//
+// Encrypted field value, as stored in persons.f_<field>:
+//   key id (4 bytes, big-endian) || XChaCha20-Poly1305 ciphertext
+//   (nonce 24 || ciphertext || tag 16)
+// with associated data "p:<person id>|f:<field name>|k:<key id>", so a blob
+// copied to another person, another field, or relabelled with another key id
+// fails to decrypt (Corruption).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/ids.h"
+#include "core/status.h"
+
+namespace cloison::store {
+
+constexpr size_t kKeyIdPrefixSize = 4;
+
+// Appends the associated data for (person, field, key id) to `out`.
+void AppendFieldAssociatedData(PersonId person, std::string_view field, uint32_t key_id, std::string& out);
+inline std::string FieldAssociatedData(PersonId person, std::string_view field, uint32_t key_id) {
+  std::string out;
+  AppendFieldAssociatedData(person, field, key_id, out);
+  return out;
+}
+
+// Reads the key id prefix of a stored blob; Corruption if it is too short to
+// hold a prefix and an AEAD ciphertext.
+StatusOr<uint32_t> BlobKeyId(std::span<const uint8_t> blob);
+
+}  // namespace cloison::store

@@ -1,0 +1,100 @@
+#include "store/sqlite_util.h"
+
+#include "core/strings.h"
+
+namespace cloison::store::internal {
+
+Db::~Db() { Close(); }
+
+void Db::Close() {
+  if (db_) {
+    // sqlite3_close_v2 defers the close until every statement is finalized;
+    // the store finalizes its statements first, so this closes now.
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+}
+
+Status Db::Open(const std::string& path) {
+  Close();
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = IOError(StrCat("cannot open database ", path, ": ",
+                              db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+    Close();
+    return s;
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);
+  return OkStatus();
+}
+
+Status Db::Error(int rc, std::string_view what) const {
+  const char* msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  std::string m = StrCat(what, ": ", msg);
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Corruption(m);
+    case SQLITE_CONSTRAINT:
+      return InvalidArgument(m);
+    default:
+      return IOError(m);
+  }
+}
+
+Status Db::Exec(std::string_view sql, std::string_view what) {
+  const std::string s(sql);
+  const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, what);
+  return OkStatus();
+}
+
+StatusOr<Stmt> Db::Prepare(std::string_view sql, std::string_view what) {
+  sqlite3_stmt* s = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s,
+                                    nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(s);
+    return Error(rc, what);
+  }
+  return Stmt(s);
+}
+
+Status Db::StepDone(const Stmt& s, std::string_view what) {
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return OkStatus();
+  return Error(rc, what);
+}
+
+StatusOr<bool> Db::StepRow(const Stmt& s, std::string_view what) {
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Error(rc, what);
+}
+
+StatusOr<int64_t> Db::QueryInt(std::string_view sql, std::string_view what) {
+  CLOISON_ASSIGN_OR_RETURN(Stmt s, Prepare(sql, what));
+  CLOISON_ASSIGN_OR_RETURN(bool row, StepRow(s, what));
+  return row ? s.ColumnInt(0) : 0;
+}
+
+Txn::~Txn() {
+  if (open_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Status Txn::Begin() {
+  CLOISON_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE", "begin transaction"));
+  open_ = true;
+  return OkStatus();
+}
+
+Status Txn::Commit() {
+  CLOISON_RETURN_IF_ERROR(db_.Exec("COMMIT", "commit"));
+  open_ = false;
+  return OkStatus();
+}
+
+}  // namespace cloison::store::internal

@@ -1,0 +1,832 @@
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/field_catalog.h"
+#include "core/strings.h"
+#include "crypto/keys.h"
+#include "crypto/secure_random.h"
+#include "store/store.h"
+
+namespace cloison::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+crypto::SecretBytes RandomMasterKey() {
+  crypto::SecretBytes k(crypto::kMasterKeySize);
+  crypto::SecureRandom::Instance().Fill(std::span<uint8_t>(k.mutable_data(), k.size()));
+  return k;
+}
+
+std::string Digits(int64_t v, int width) {
+  std::string s = std::to_string(v);
+  return std::string(static_cast<size_t>(std::max<int>(0, width - static_cast<int>(s.size()))), '0') + s;
+}
+
+// Raw SQLite access for the tests that look under the store.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK); }
+  ~RawDb() { sqlite3_close(db_); }
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << "\n" << sql;
+  }
+  int64_t Int(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    int64_t v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+  }
+  std::set<std::string> Columns(const std::string& table) {
+    std::set<std::string> out;
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db_, ("PRAGMA table_info(" + table + ")").c_str(), -1, &s, nullptr);
+    while (sqlite3_step(s) == SQLITE_ROW) out.insert(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
+    sqlite3_finalize(s);
+    return out;
+  }
+  // Runs an INSERT/UPDATE with blob parameters.
+  void ExecBlobs(const std::string& sql, const std::vector<std::vector<uint8_t>>& blobs) {
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    for (size_t i = 0; i < blobs.size(); ++i)
+      sqlite3_bind_blob(s, static_cast<int>(i + 1), blobs[i].data(), static_cast<int>(blobs[i].size()),
+                        SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db_);
+    sqlite3_finalize(s);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(crypto::InitCrypto().ok());
+    dir_ = fs::temp_directory_path() /
+           StrCat("cloison_store_test_", crypto::SecureRandom::Instance().Next64());
+    fs::create_directories(dir_);
+    path_ = (dir_ / "cloison.db").string();
+    master_ = RandomMasterKey();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  const FieldCatalog& catalog() const { return FieldCatalog::Default(); }
+  size_t F(std::string_view name) const { return *catalog().IndexOf(name); }
+
+  std::unique_ptr<Store> Open(bool bulk = false, const FieldCatalog* cat = nullptr) {
+    SqliteOptions o;
+    o.path = path_;
+    o.bulk = bulk;
+    o.cache_mib = 16;
+    auto s = OpenSqliteStore(o, cat ? *cat : catalog(), master_, clock_);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  // A person with distinct identifiers derived from i.
+  Person MakePerson(int64_t i, const FieldCatalog* cat = nullptr) const {
+    const FieldCatalog& c = cat ? *cat : catalog();
+    Person p;
+    p.referent_structure = StructureId(1 + i % 3);
+    if (i % 2) p.referent_counsellor = AccountId(10 + i % 5);
+    if (i % 4 == 0) p.other_structures = {StructureId(7), StructureId(8)};
+    p.fields.resize(c.size());
+    auto set = [&](std::string_view name, std::string v) {
+      if (auto idx = c.IndexOf(name)) p.fields[*idx] = std::move(v);
+    };
+    set("nom", StrCat("Nom", i));
+    set("prenom", "Camille");
+    set("sexe", i % 2 ? "F" : "M");
+    set("date_naissance", "1999-04-0" + std::to_string(1 + i % 9));
+    set("nir", StrCat("2990467", Digits(i, 6), "42"));
+    set("ft_id", Digits(90000000000 + i, 11));
+    if (i % 3 == 0) set("ft_id_legacy", StrCat(Digits(i % 10000000, 7), "X"));
+    set("email", StrCat("camille.nom", i, "@exemple.fr"));
+    set("telephone", StrCat("06", Digits(i, 8)));
+    set("adresse", StrCat(i % 100, " rue des Lilas"));
+    set("code_postal", "67000");
+    set("commune", "Strasbourg");
+    set("date_inscription", "2024-01-15");
+    set("statut", "inscrit");
+    return p;
+  }
+
+  std::vector<Person> MakePeople(int64_t from, int64_t count) const {
+    std::vector<Person> out;
+    for (int64_t i = from; i < from + count; ++i) out.push_back(MakePerson(i));
+    return out;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  crypto::SecretBytes master_;
+  FakeClock clock_;
+};
+
+void ExpectSamePerson(const Person& want, const Person& got) {
+  EXPECT_EQ(want.referent_structure, got.referent_structure);
+  EXPECT_EQ(want.referent_counsellor, got.referent_counsellor);
+  EXPECT_EQ(want.other_structures, got.other_structures);
+  EXPECT_EQ(want.fields, got.fields);
+}
+
+TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
+  auto st = Open();
+  ASSERT_TRUE(st);
+  auto stats = st->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->schema_version, 2);
+  EXPECT_EQ(stats->active_key_id, 1u);
+  EXPECT_EQ(stats->persons, 0);
+  st.reset();
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM keys WHERE active = 1"), 1);
+  const auto cols = raw.Columns("persons");
+  for (const char* c : {"id", "referent_structure_id", "referent_counsellor_id", "other_structures", "f_nom",
+                        "f_nir", "bi_nir", "bi_ft_id", "bi_ft_id_legacy", "bi_email", "f_telephone"})
+    EXPECT_TRUE(cols.count(c)) << c;
+  EXPECT_FALSE(cols.count("bi_telephone"));
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name='persons_bi_nir' "
+                    "AND sql LIKE 'CREATE UNIQUE%'"),
+            1);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name='persons_bi_email' "
+                    "AND sql NOT LIKE 'CREATE UNIQUE%'"),
+            1);
+}
+
+TEST_F(StoreTest, PersonsRoundTripAndMaskLimitsDecryption) {
+  auto st = Open();
+  auto people = MakePeople(1, 5);
+  auto r = st->UpsertPersons(people);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->inserted, 5);
+  EXPECT_EQ(r->updated, 0);
+  ASSERT_EQ(r->ids.size(), 5u);
+  for (size_t i = 0; i < people.size(); ++i) {
+    auto got = st->GetPerson(r->ids[i]);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->id, r->ids[i]);
+    ExpectSamePerson(people[i], *got);
+  }
+  FieldMask mask;
+  mask.include.assign(catalog().size(), false);
+  mask.include[F("nom")] = true;
+  mask.include[F("email")] = true;
+  auto partial = st->GetPerson(r->ids[0], mask);
+  ASSERT_TRUE(partial.ok());
+  for (size_t f = 0; f < catalog().size(); ++f) {
+    if (f == F("nom") || f == F("email")) EXPECT_EQ(partial->fields[f], people[0].fields[f]);
+    else EXPECT_EQ(partial->fields[f], "") << catalog().at(f).name;
+  }
+  EXPECT_EQ(partial->referent_structure, people[0].referent_structure);
+
+  auto missing = st->GetPerson(PersonId(9999));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+
+  // Reopen: same values.
+  st.reset();
+  st = Open();
+  auto again = st->GetPerson(r->ids[4]);
+  ASSERT_TRUE(again.ok());
+  ExpectSamePerson(people[4], *again);
+}
+
+TEST_F(StoreTest, WrongFieldCountIsInvalidArgument) {
+  auto st = Open();
+  Person p = MakePerson(1);
+  p.fields.pop_back();
+  auto r = st->UpsertPersons(std::span<const Person>(&p, 1));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, FindPersonsThroughBlindIndexWithCanonicalisation) {
+  auto st = Open();
+  auto people = MakePeople(1, 20);
+  auto r = st->UpsertPersons(people);
+  ASSERT_TRUE(r.ok());
+  const Person& p = people[7];
+  const PersonId want = r->ids[7];
+  for (const char* field : {"nir", "ft_id", "email"}) {
+    auto found = st->FindPersons(field, p.fields[F(field)]);
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_EQ(*found, std::vector<PersonId>{want}) << field;
+  }
+  // Non-canonical inputs: spaced NIR in lower case, upper-case e-mail.
+  std::string nir = p.fields[F("nir")];
+  std::string spaced = StrCat(nir.substr(0, 1), " ", nir.substr(1, 2), " ", nir.substr(3, 2), " ", nir.substr(5));
+  auto by_nir = st->FindPersons("nir", spaced);
+  ASSERT_TRUE(by_nir.ok());
+  EXPECT_EQ(*by_nir, std::vector<PersonId>{want});
+  std::string email = p.fields[F("email")];
+  for (char& c : email) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto by_email = st->FindPersons("email", email);
+  ASSERT_TRUE(by_email.ok());
+  EXPECT_EQ(*by_email, std::vector<PersonId>{want});
+
+  auto none = st->FindPersons("nir", "199999999999999");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(st->FindPersons("telephone", "0600000001").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st->FindPersons("no_such_field", "x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, ReimportMatchesOnUniqueFieldsAndUpdates) {
+  auto st = Open();
+  auto people = MakePeople(1, 10);
+  auto first = st->UpsertPersons(people);
+  ASSERT_TRUE(first.ok());
+  // Same people again, one with a new phone number: all updates, same ids.
+  people[3].fields[F("telephone")] = "0799999999";
+  auto second = st->UpsertPersons(people);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->inserted, 0);
+  EXPECT_EQ(second->updated, 10);
+  EXPECT_EQ(second->ids, first->ids);
+  auto p3 = st->GetPerson(first->ids[3]);
+  ASSERT_TRUE(p3.ok());
+  EXPECT_EQ(p3->fields[F("telephone")], "0799999999");
+  EXPECT_EQ(st->Stats()->persons, 10);
+
+  // Matched on ft_id alone (no NIR given): still an update.
+  Person only_ft = people[5];
+  only_ft.fields[F("nir")] = "";
+  auto third = st->UpsertPersons(std::span<const Person>(&only_ft, 1));
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->updated, 1);
+  EXPECT_EQ(third->ids[0], first->ids[5]);
+  EXPECT_EQ(st->GetPerson(first->ids[5])->fields[F("nir")], "");
+  // The NIR it released is free again for someone else.
+  auto nir_lookup = st->FindPersons("nir", people[5].fields[F("nir")]);
+  ASSERT_TRUE(nir_lookup.ok());
+  EXPECT_TRUE(nir_lookup->empty());
+}
+
+TEST_F(StoreTest, ConflictingMatchesRejectTheWholeBatch) {
+  auto st = Open();
+  auto people = MakePeople(1, 3);
+  auto first = st->UpsertPersons(people);
+  ASSERT_TRUE(first.ok());
+  // A new person, then one whose NIR is person 1's and ft_id person 2's.
+  std::vector<Person> batch = {MakePerson(50), MakePerson(1)};
+  batch[1].fields[F("ft_id")] = people[1].fields[F("ft_id")];
+  auto r = st->UpsertPersons(batch);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string msg(MessageOf(r.status()));
+  EXPECT_NE(msg.find("nir"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ft_id"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find(people[0].fields[F("nir")]), std::string::npos) << "message leaks a NIR";
+  EXPECT_EQ(msg.find(people[1].fields[F("ft_id")]), std::string::npos) << "message leaks an ft_id";
+  // Nothing written: the new person is absent, person 1 unchanged.
+  EXPECT_EQ(st->Stats()->persons, 3);
+  EXPECT_TRUE(st->FindPersons("nir", batch[0].fields[F("nir")])->empty());
+  ExpectSamePerson(people[0], *st->GetPerson(first->ids[0]));
+
+  // An explicit id whose unique value belongs to someone else.
+  Person clash = MakePerson(60);
+  clash.id = PersonId(500);
+  clash.fields[F("nir")] = people[2].fields[F("nir")];
+  EXPECT_EQ(st->UpsertPersons(std::span<const Person>(&clash, 1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st->Stats()->persons, 3);
+}
+
+TEST_F(StoreTest, ExplicitIdsAreKept) {
+  auto st = Open();
+  std::vector<Person> batch = {MakePerson(1), MakePerson(2)};
+  batch[0].id = PersonId(1000);
+  auto r = st->UpsertPersons(batch);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->ids[0], PersonId(1000));
+  EXPECT_GT(r->ids[1].value(), 1000);
+  EXPECT_EQ(r->inserted, 2);
+  // Writing under an existing id updates it.
+  Person again = MakePerson(1);
+  again.id = PersonId(1000);
+  again.fields[F("nom")] = "Autre";
+  auto u = st->UpsertPersons(std::span<const Person>(&again, 1));
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->updated, 1);
+  EXPECT_EQ(st->GetPerson(PersonId(1000))->fields[F("nom")], "Autre");
+}
+
+TEST_F(StoreTest, LargeBatchMatchesDuplicatesAcrossPipelineChunks) {
+  auto st = Open();
+  std::vector<Person> batch = MakePeople(1, 1500);
+  batch[1400] = MakePerson(4);  // same person as batch[3], two chunks later
+  batch[1400].fields[F("nom")] = "Renommee";
+  batch[600].fields[F("nir")] = "";  // batch[600] is person 601; matched by ft_id only, later
+  batch[1499] = MakePerson(601);
+  auto r = st->UpsertPersons(batch);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->inserted, 1498);
+  EXPECT_EQ(r->updated, 2);
+  EXPECT_EQ(r->ids[1400], r->ids[3]);
+  EXPECT_EQ(r->ids[1499], r->ids[600]);
+  EXPECT_EQ(st->Stats()->persons, 1498);
+  EXPECT_EQ(st->GetPerson(r->ids[3])->fields[F("nom")], "Renommee");
+  EXPECT_EQ(*st->FindPersons("nir", MakePerson(601).fields[F("nir")]), std::vector<PersonId>{r->ids[600]});
+  for (size_t i : {0, 511, 512, 1023, 1024, 1498}) {
+    auto p = st->GetPerson(r->ids[i]);
+    ASSERT_TRUE(p.ok()) << i;
+    ExpectSamePerson(batch[i], *p);
+  }
+}
+
+TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
+  {
+    auto st = Open(/*bulk=*/true);
+    {
+      RawDb raw(path_);
+      EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_%'"), 0);
+    }
+    auto a = st->UpsertPersons(MakePeople(1, 700));
+    ASSERT_TRUE(a.ok()) << a.status();
+    auto b = st->UpsertPersons(MakePeople(501, 700));  // 200 re-imports
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->inserted, 500);
+    EXPECT_EQ(b->updated, 200);
+    EXPECT_EQ(b->ids[0], a->ids[500]);
+    // Conflicts are caught without indexes too, and roll back.
+    std::vector<Person> bad = {MakePerson(5000), MakePerson(2)};
+    bad[1].fields[F("ft_id")] = MakePerson(3).fields[F("ft_id")];
+    EXPECT_EQ(st->UpsertPersons(bad).status().code(), absl::StatusCode::kInvalidArgument);
+    // A rolled-back person left no trace that would match later.
+    auto c = st->UpsertPersons(MakePeople(5000, 1));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->inserted, 1);
+    // FindPersons works (by scanning) before the indexes exist.
+    EXPECT_EQ(*st->FindPersons("nir", MakePerson(10).fields[F("nir")]), std::vector<PersonId>{a->ids[9]});
+    ASSERT_TRUE(st->FinishBulkLoad().ok());
+    ASSERT_TRUE(st->FinishBulkLoad().ok());  // idempotent
+    EXPECT_EQ(st->Stats()->persons, 1201);
+    EXPECT_EQ(*st->FindPersons("email", MakePerson(1000).fields[F("email")]), std::vector<PersonId>{b->ids[499]});
+    auto d = st->UpsertPersons(MakePeople(1, 2));  // normal path after the load
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->updated, 2);
+  }
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 4);
+}
+
+TEST_F(StoreTest, BulkLoadWithoutFinishIsCompletedByDestructorOrNextOpen) {
+  {
+    auto st = Open(/*bulk=*/true);
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 100)).ok());
+  }  // destructor builds the indexes
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 4);
+    // Simulate a crashed load: indexes gone.
+    raw.Exec("DROP INDEX persons_bi_nir; DROP INDEX persons_bi_email");
+  }
+  auto st = Open();
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 4);
+  EXPECT_EQ(st->FindPersons("nir", MakePerson(5).fields[F("nir")])->size(), 1u);
+}
+
+TEST_F(StoreTest, CiphertextMovedToAnotherRowOrFieldIsCorruption) {
+  {
+    auto st = Open();
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 3)).ok());
+  }
+  {
+    RawDb raw(path_);
+    raw.Exec("UPDATE persons SET f_email = (SELECT f_email FROM persons WHERE id = 2) WHERE id = 1");
+    raw.Exec("UPDATE persons SET f_telephone = f_adresse WHERE id = 3");
+  }
+  auto st = Open();
+  auto moved_row = st->GetPerson(PersonId(1));
+  EXPECT_TRUE(IsCorruption(moved_row.status())) << moved_row.status();
+  auto moved_field = st->GetPerson(PersonId(3));
+  EXPECT_TRUE(IsCorruption(moved_field.status())) << moved_field.status();
+  // A mask without the damaged field still reads.
+  FieldMask mask;
+  mask.include.assign(catalog().size(), true);
+  mask.include[F("email")] = false;
+  EXPECT_TRUE(st->GetPerson(PersonId(1), mask).ok());
+  // Person 2 is intact.
+  EXPECT_TRUE(st->GetPerson(PersonId(2)).ok());
+}
+
+TEST_F(StoreTest, UnknownKeyIdAndMalformedBlobAreCorruption) {
+  {
+    auto st = Open();
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 2)).ok());
+  }
+  {
+    RawDb raw(path_);
+    raw.Exec("UPDATE persons SET f_nir = X'00000009' || substr(f_nir, 5) WHERE id = 1");
+    raw.Exec("UPDATE persons SET f_email = X'000001' WHERE id = 2");
+  }
+  auto st = Open();
+  auto unknown = st->GetPerson(PersonId(1));
+  EXPECT_TRUE(IsCorruption(unknown.status())) << unknown.status();
+  EXPECT_NE(MessageOf(unknown.status()).find("unknown key id 9"), std::string_view::npos);
+  EXPECT_TRUE(IsCorruption(st->GetPerson(PersonId(2)).status()));
+}
+
+TEST_F(StoreTest, WrongMasterKeyIsPermissionDenied) {
+  { ASSERT_TRUE(Open()); }
+  SqliteOptions o;
+  o.path = path_;
+  auto st = OpenSqliteStore(o, catalog(), RandomMasterKey(), clock_);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(MessageOf(st.status()), "master key does not match this store");
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(StoreTest, NoPlaintextSensitiveValueInDatabaseOrWal) {
+  auto people = MakePeople(1, 200);
+  auto st = Open();
+  ASSERT_TRUE(st->UpsertPersons(people).ok());
+  // Rewrite some, so old row versions also pass through the WAL.
+  std::vector<Person> again(people.begin(), people.begin() + 50);
+  ASSERT_TRUE(st->UpsertPersons(again).ok());
+  auto scan = [&](const std::string& what) {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(dir_)) files.push_back(ReadFile(e.path()));
+    std::string all;
+    for (auto& f : files) all += f;
+    ASSERT_FALSE(all.empty());
+    // The scan works: a personal (clear) field is there.
+    EXPECT_NE(all.find(people[17].fields[F("nom")]), std::string::npos) << what;
+    for (const Person& p : people) {
+      for (const char* field : {"nir", "email", "telephone", "ft_id", "date_naissance", "adresse"}) {
+        const std::string& v = p.fields[F(field)];
+        if (v.size() < 8) continue;
+        ASSERT_EQ(all.find(v), std::string::npos) << what << ": plaintext " << field << " found";
+      }
+    }
+  };
+  ASSERT_TRUE(fs::exists(path_ + "-wal"));
+  EXPECT_GT(fs::file_size(path_ + "-wal"), 0u);
+  scan("open store (db + wal)");
+  st.reset();
+  scan("closed store");
+}
+
+// The v1 schema exactly as shipped (kept here, not shared with the code, so
+// that editing a shipped migration breaks this test).
+constexpr const char* kV1Ddl = R"sql(
+CREATE TABLE structures(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, parent_id INTEGER, code TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL, time_zone TEXT NOT NULL, open_minute INTEGER NOT NULL, close_minute INTEGER NOT NULL,
+  weekdays INTEGER NOT NULL, departement TEXT NOT NULL);
+CREATE TABLE agents(id INTEGER PRIMARY KEY, structure_id INTEGER NOT NULL, username TEXT NOT NULL UNIQUE,
+  nom TEXT NOT NULL, prenom TEXT NOT NULL, roles TEXT NOT NULL);
+CREATE TABLE formations(id INTEGER PRIMARY KEY, organisation_id INTEGER NOT NULL, code TEXT NOT NULL UNIQUE,
+  title TEXT NOT NULL, domain TEXT NOT NULL);
+CREATE TABLE training_sessions(id INTEGER PRIMARY KEY, formation_id INTEGER NOT NULL, code TEXT NOT NULL UNIQUE,
+  start_day INTEGER NOT NULL, end_day INTEGER NOT NULL, place TEXT NOT NULL);
+CREATE TABLE orientations(id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, session_id INTEGER NOT NULL,
+  counsellor_id INTEGER NOT NULL, status TEXT NOT NULL, proposed_day INTEGER NOT NULL, decided_day INTEGER,
+  enrolled_day INTEGER, ended_day INTEGER);
+CREATE INDEX orientations_person ON orientations(person_id);
+CREATE TABLE persons(id INTEGER PRIMARY KEY, referent_structure_id INTEGER NOT NULL, referent_counsellor_id INTEGER,
+  other_structures TEXT, key_id INTEGER NOT NULL);
+CREATE TABLE keys(key_id INTEGER PRIMARY KEY, wrapped BLOB NOT NULL, created_at INTEGER NOT NULL,
+  active INTEGER NOT NULL);
+PRAGMA user_version = 1;
+)sql";
+
+TEST_F(StoreTest, MigratesVersionOneDatabaseKeepingData) {
+  const std::string email = "ancien.format@exemple.fr";
+  {
+    RawDb raw(path_);
+    raw.Exec(kV1Ddl);
+    // A v1 store as the v1 code left it: catalog columns added by sync.
+    raw.Exec("ALTER TABLE persons ADD COLUMN f_nom TEXT; ALTER TABLE persons ADD COLUMN f_email BLOB;"
+             "ALTER TABLE persons ADD COLUMN bi_email BLOB;");
+    raw.Exec("INSERT INTO structures VALUES(1, 'mission_locale', NULL, 'ML-67-001', 'Mission locale', "
+             "'Europe/Paris', 510, 1050, 31, '67')");
+    crypto::WrappedKey k = crypto::KeyRing::NewWrappedKey(master_, 1);
+    raw.ExecBlobs("INSERT INTO keys VALUES(1, ?, 0, 1)", {k.wrapped});
+    auto ring = crypto::KeyRing::Open(master_, {k}, 1);
+    ASSERT_TRUE(ring.ok());
+    std::vector<uint8_t> blob = {0, 0, 0, 1};
+    ring->active().EncryptTo(crypto::AsBytes(email),
+                             crypto::AsBytes(FieldAssociatedData(PersonId(42), "email", 1)), blob);
+    const auto tag = crypto::BlindIndexer::FromMaster(master_).Tag("email", email);
+    raw.ExecBlobs("INSERT INTO persons(id, referent_structure_id, referent_counsellor_id, other_structures, key_id, "
+                  "f_nom, f_email, bi_email) VALUES(42, 1, NULL, '3;4', 1, 'Durand', ?, ?)",
+                  {blob, std::vector<uint8_t>(tag.begin(), tag.end())});
+  }
+  auto st = Open();
+  ASSERT_TRUE(st);
+  auto stats = st->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->schema_version, 2);
+  EXPECT_EQ(stats->persons, 1);
+  EXPECT_EQ(stats->structures, 1);
+  auto p = st->GetPerson(PersonId(42));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->fields[F("nom")], "Durand");
+  EXPECT_EQ(p->fields[F("email")], email);
+  EXPECT_EQ(p->fields[F("nir")], "");
+  EXPECT_EQ(p->other_structures, (std::vector<StructureId>{StructureId(3), StructureId(4)}));
+  EXPECT_EQ(*st->FindPersons("email", "Ancien.Format@exemple.fr"), std::vector<PersonId>{PersonId(42)});
+  EXPECT_EQ(st->GetStructure(StructureId(1))->code, "ML-67-001");
+  // The store is writable after migration.
+  ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 3)).ok());
+  st.reset();
+  RawDb raw(path_);
+  EXPECT_TRUE(raw.Columns("persons").count("updated_at"));
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM catalog_fields"), static_cast<int64_t>(catalog().size()));
+  EXPECT_EQ(raw.Int("SELECT encrypted FROM catalog_fields WHERE name = 'email'"), 1);
+}
+
+TEST_F(StoreTest, NewerSchemaIsRefused) {
+  { ASSERT_TRUE(Open()); }
+  { RawDb(path_).Exec("PRAGMA user_version = 99"); }
+  SqliteOptions o;
+  o.path = path_;
+  auto st = OpenSqliteStore(o, catalog(), master_, clock_);
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+StatusOr<FieldCatalog> CatalogWithExtraFields(std::string_view extra) {
+  std::ifstream in(std::string(CLOISON_SOURCE_DIR) + "/config/field_catalog.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text += extra;
+  return FieldCatalog::Parse(text, "test_catalog.toml");
+}
+
+TEST_F(StoreTest, CatalogGainingFieldsAddsColumns) {
+  std::vector<Person> people = MakePeople(1, 4);
+  PersonId first;
+  {
+    auto st = Open();
+    auto r = st->UpsertPersons(people);
+    ASSERT_TRUE(r.ok());
+    first = r->ids[0];
+  }
+  auto bigger = CatalogWithExtraFields(R"toml(
+[[field]]
+name = "niveau_etude"
+label = "Niveau d'étude"
+type = "text"
+category = "pathway"
+sensitivity = "personal"
+
+[[field]]
+name = "telephone_secours"
+label = "Téléphone de secours"
+type = "phone"
+category = "contact"
+sensitivity = "sensitive"
+blind_index = true
+unique = true
+)toml");
+  ASSERT_TRUE(bigger.ok()) << bigger.status();
+  auto st = Open(false, &*bigger);
+  ASSERT_TRUE(st);
+  {
+    RawDb raw(path_);
+    const auto cols = raw.Columns("persons");
+    EXPECT_TRUE(cols.count("f_niveau_etude"));
+    EXPECT_TRUE(cols.count("f_telephone_secours"));
+    EXPECT_TRUE(cols.count("bi_telephone_secours"));
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE name = 'persons_bi_telephone_secours'"), 1);
+  }
+  auto old = st->GetPerson(first);
+  ASSERT_TRUE(old.ok()) << old.status();
+  ASSERT_EQ(old->fields.size(), bigger->size());
+  EXPECT_EQ(old->fields[*bigger->IndexOf("nom")], people[0].fields[F("nom")]);
+  EXPECT_EQ(old->fields[*bigger->IndexOf("telephone_secours")], "");
+  Person p = MakePerson(100, &*bigger);
+  p.fields[*bigger->IndexOf("niveau_etude")] = "bac";
+  p.fields[*bigger->IndexOf("telephone_secours")] = "0611223344";
+  auto r = st->UpsertPersons(std::span<const Person>(&p, 1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*st->FindPersons("telephone_secours", "06 11 22 33 44"), std::vector<PersonId>{r->ids[0]});
+  EXPECT_EQ(st->GetPerson(r->ids[0])->fields[*bigger->IndexOf("niveau_etude")], "bac");
+}
+
+TEST_F(StoreTest, ChangingAFieldsProtectionIsRefused) {
+  { ASSERT_TRUE(Open()); }
+  std::ifstream in(std::string(CLOISON_SOURCE_DIR) + "/config/field_catalog.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Make "prenom" sensitive.
+  const std::string from = "name = \"prenom\"\nlabel = \"Prénom\"\ntype = \"text\"\ncategory = \"identity\"\n"
+                           "sensitivity = \"personal\"";
+  const size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, from.size(), "name = \"prenom\"\nlabel = \"Prénom\"\ntype = \"text\"\ncategory = \"identity\"\n"
+                                "sensitivity = \"sensitive\"");
+  auto changed = FieldCatalog::Parse(text, "changed.toml");
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  SqliteOptions o;
+  o.path = path_;
+  auto st = OpenSqliteStore(o, *changed, master_, clock_);
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kFailedPrecondition) << st.status();
+}
+
+TEST_F(StoreTest, KeyRotationReencryptsInBatchesWhileUsable) {
+  auto st = Open();
+  auto people = MakePeople(1, 250);
+  auto r = st->UpsertPersons(people);
+  ASSERT_TRUE(r.ok());
+  int64_t values = 0;
+  for (const Person& p : people)
+    for (size_t f = 0; f < catalog().size(); ++f)
+      if (catalog().at(f).encrypted() && !p.fields[f].empty()) ++values;
+  auto before = st->Stats();
+  EXPECT_EQ(before->values_per_key, (std::vector<std::pair<uint32_t, int64_t>>{{1, values}}));
+
+  auto k = st->AddKeyAndActivate();
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(*k, 2u);
+  EXPECT_EQ(st->Stats()->active_key_id, 2u);
+  int batches = 0;
+  int64_t extra = 0;
+  for (;;) {
+    auto remaining = st->ReencryptBatch(60);
+    ASSERT_TRUE(remaining.ok()) << remaining.status();
+    ++batches;
+    // Reads and writes between batches.
+    ExpectSamePerson(people[batches * 7], *st->GetPerson(r->ids[batches * 7]));
+    Person p = MakePerson(1000 + batches);
+    ASSERT_TRUE(st->UpsertPersons(std::span<const Person>(&p, 1)).ok());
+    for (size_t f = 0; f < catalog().size(); ++f)
+      if (catalog().at(f).encrypted() && !p.fields[f].empty()) ++extra;
+    if (*remaining == 0) break;
+    ASSERT_LT(batches, 10);
+  }
+  EXPECT_EQ(batches, 5);  // 250 people, 60 a batch
+  auto after = st->Stats();
+  EXPECT_EQ(after->values_per_key, (std::vector<std::pair<uint32_t, int64_t>>{{2, values + extra}}));
+  for (size_t i = 0; i < people.size(); ++i) ExpectSamePerson(people[i], *st->GetPerson(r->ids[i]));
+  EXPECT_EQ(*st->ReencryptBatch(10), 0);
+}
+
+TEST_F(StoreTest, HalfDoneRotationReopens) {
+  auto people = MakePeople(1, 100);
+  std::vector<PersonId> ids;
+  {
+    auto st = Open();
+    ids = st->UpsertPersons(people)->ids;
+    ASSERT_TRUE(st->AddKeyAndActivate().ok());
+    auto remaining = st->ReencryptBatch(30);
+    ASSERT_TRUE(remaining.ok());
+    EXPECT_EQ(*remaining, 70);
+  }
+  auto st = Open();
+  auto stats = st->Stats();
+  EXPECT_EQ(stats->active_key_id, 2u);
+  ASSERT_EQ(stats->values_per_key.size(), 2u);
+  EXPECT_EQ(stats->values_per_key[0].first, 1u);
+  EXPECT_EQ(stats->values_per_key[1].first, 2u);
+  for (size_t i = 0; i < people.size(); ++i) ExpectSamePerson(people[i], *st->GetPerson(ids[i]));
+  int64_t remaining = -1;
+  while (remaining != 0) remaining = *st->ReencryptBatch(40);
+  ASSERT_EQ(st->Stats()->values_per_key.size(), 1u);
+  EXPECT_EQ(st->Stats()->values_per_key[0].first, 2u);
+  // Rotating again to key 3 works too.
+  EXPECT_EQ(*st->AddKeyAndActivate(), 3u);
+}
+
+TEST_F(StoreTest, NetworkUpsertsMatchNaturalKeys) {
+  auto st = Open();
+  Structure ml;
+  ml.kind = StructureKind::kMissionLocale;
+  ml.code = "ML-67-001";
+  ml.name = "Mission locale de Strasbourg";
+  ml.departement = "67";
+  auto id = st->UpsertStructure(ml);
+  ASSERT_TRUE(id.ok()) << id.status();
+  Structure agency = ml;
+  agency.kind = StructureKind::kAgency;
+  agency.code = "FT-67-010";
+  agency.parent = *id;
+  agency.hours.weekdays = 0b11111;
+  auto aid = st->UpsertStructure(agency);
+  ASSERT_TRUE(aid.ok());
+  ml.name = "Mission locale de Strasbourg et environs";
+  auto again = st->UpsertStructure(ml);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *id);
+  EXPECT_EQ(st->GetStructure(*id)->name, ml.name);
+  EXPECT_EQ(st->GetStructure(*aid)->parent, std::optional<StructureId>(*id));
+  EXPECT_EQ(st->GetStructure(StructureId(99)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(**st->FindStructureByCode("FT-67-010"), *aid);
+  EXPECT_FALSE(st->FindStructureByCode("nope")->has_value());
+  Structure clash = ml;
+  clash.id = *aid;  // agency's id with the mission locale's code
+  EXPECT_EQ(st->UpsertStructure(clash).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(st->ListStructures()->size(), 2u);
+
+  Agent a;
+  a.structure = *id;
+  a.username = "camille.martin.ml67001";
+  a.nom = "Martin";
+  a.prenom = "Camille";
+  a.roles = {Role::kCounsellor, Role::kAccessManager};
+  auto agent = st->UpsertAgent(a);
+  ASSERT_TRUE(agent.ok());
+  a.nom = "Martin-Durand";
+  EXPECT_EQ(*st->UpsertAgent(a), *agent);
+  auto agents = st->ListAgents();
+  ASSERT_EQ(agents->size(), 1u);
+  EXPECT_EQ((*agents)[0].nom, "Martin-Durand");
+  EXPECT_EQ((*agents)[0].roles, a.roles);
+  EXPECT_EQ(**st->FindAgentByUsername(a.username), *agent);
+
+  Formation f;
+  f.organisation = *aid;
+  f.code = "F-001";
+  f.title = "Développeur web";
+  f.domain = "numérique";
+  auto fid = st->UpsertFormation(f);
+  ASSERT_TRUE(fid.ok());
+  TrainingSession s;
+  s.formation = *fid;
+  s.code = "S-001";
+  s.start = *Date::Parse("2025-03-01");
+  s.end = *Date::Parse("2025-06-30");
+  s.place = "Strasbourg";
+  auto sid = st->UpsertTrainingSession(s);
+  ASSERT_TRUE(sid.ok());
+  EXPECT_EQ(*st->UpsertTrainingSession(s), *sid);
+  EXPECT_EQ(st->ListFormations()->at(0).title, f.title);
+  EXPECT_EQ(st->ListTrainingSessions()->at(0).end, s.end);
+
+  auto persons = st->UpsertPersons(MakePeople(1, 3));
+  ASSERT_TRUE(persons.ok());
+  Orientation o1;
+  o1.person = persons->ids[0];
+  o1.session = *sid;
+  o1.counsellor = *agent;
+  o1.proposed_on = *Date::Parse("2025-01-10");
+  Orientation o2 = o1;
+  o2.id = OrientationId(77);
+  o2.person = persons->ids[1];
+  o2.status = OrientationStatus::kAccepted;
+  o2.decided_on = Date::Parse("2025-01-12");
+  ASSERT_TRUE(st->PutOrientations(std::vector<Orientation>{o1, o2}).ok());
+  o2.status = OrientationStatus::kEnrolled;
+  o2.enrolled_on = Date::Parse("2025-03-01");
+  ASSERT_TRUE(st->PutOrientations(std::span<const Orientation>(&o2, 1)).ok());
+  auto of1 = st->OrientationsOfPerson(persons->ids[1]);
+  ASSERT_EQ(of1->size(), 1u);
+  EXPECT_EQ((*of1)[0].id, OrientationId(77));
+  EXPECT_EQ((*of1)[0].status, OrientationStatus::kEnrolled);
+  EXPECT_EQ((*of1)[0].decided_on, o2.decided_on);
+  EXPECT_EQ((*of1)[0].enrolled_on, o2.enrolled_on);
+  EXPECT_FALSE((*of1)[0].ended_on.has_value());
+  int n = 0;
+  ASSERT_TRUE(st->ForEachOrientation([&](const Orientation&) { ++n; }).ok());
+  EXPECT_EQ(n, 2);
+
+  std::vector<std::tuple<PersonId, StructureId, std::optional<AccountId>>> rel;
+  ASSERT_TRUE(st->ForEachPersonRelation([&](PersonId p, StructureId s, std::optional<AccountId> c) {
+                  rel.emplace_back(p, s, c);
+                }).ok());
+  ASSERT_EQ(rel.size(), 3u);
+  EXPECT_EQ(std::get<1>(rel[1]), MakePerson(2).referent_structure);
+  EXPECT_EQ(std::get<2>(rel[0]), MakePerson(1).referent_counsellor);
+
+  auto stats = st->Stats();
+  EXPECT_EQ(stats->structures, 2);
+  EXPECT_EQ(stats->agents, 1);
+  EXPECT_EQ(stats->formations, 1);
+  EXPECT_EQ(stats->training_sessions, 1);
+  EXPECT_EQ(stats->orientations, 2);
+  EXPECT_EQ(stats->persons, 3);
+}
+
+TEST(FieldBlobTest, AssociatedDataAndKeyIdPrefix) {
+  EXPECT_EQ(FieldAssociatedData(PersonId(12), "nir", 3), "p:12|f:nir|k:3");
+  std::vector<uint8_t> blob(kKeyIdPrefixSize + 40, 0);
+  blob[2] = 1;
+  blob[3] = 2;
+  EXPECT_EQ(*BlobKeyId(blob), 258u);
+  blob.resize(10);
+  EXPECT_TRUE(IsCorruption(BlobKeyId(blob).status()));
+}
+
+}  // namespace
+}  // namespace cloison::store
