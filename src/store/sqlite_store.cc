@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -170,8 +171,33 @@ struct Chunk {
   std::vector<uint8_t> blobs;     // encrypted values, back to back
   std::vector<uint32_t> blob_off; // [row][enc slot]
   std::vector<uint32_t> blob_len; // [row][enc slot]; 0 = absent
-  std::string canon;              // scratch (worker)
-  std::string ad;                 // scratch (worker)
+};
+
+// A stage over the rows of a chunk that both threads can work on: each
+// claims grains of rows through an atomic cursor, so the caller thread helps
+// the worker whenever it has no SQLite work, whatever the machine's load.
+struct RowJob {
+  static constexpr size_t kGrain = 16;
+  size_t rows = 0;
+  std::function<void(size_t, size_t)> fn;  // processes rows [begin, end)
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+
+  void Work() {
+    for (;;) {
+      const size_t b = next.fetch_add(kGrain, std::memory_order_relaxed);
+      if (b >= rows) return;
+      const size_t e = std::min(rows, b + kGrain);
+      fn(b, e);
+      done.fetch_add(e - b, std::memory_order_release);
+    }
+  }
+  // Helps until every row is claimed, then waits for the other thread's
+  // last grain (at most kGrain rows).
+  void WorkAndWait() {
+    Work();
+    while (done.load(std::memory_order_acquire) < rows) std::this_thread::yield();
+  }
 };
 
 std::string RolesToText(const std::vector<Role>& roles) {
@@ -261,7 +287,11 @@ class SqliteStore final : public Store {
 
   // Pipeline stages (see UpsertPersons).
   void ComputeTags(std::span<const Person> persons, Chunk& c) const;
-  void EncryptChunk(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead, uint32_t key_id) const;
+  // Assigns every encrypted value of the chunk its slot in c.blobs (caller thread).
+  void LayoutBlobs(std::span<const Person> persons, Chunk& c) const;
+  // Encrypts rows [row_begin, row_end) into their slots; any thread.
+  void EncryptRows(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead, uint32_t key_id,
+                   size_t row_begin, size_t row_end) const;
   Status ResolveChunk(std::span<const Person> persons, Chunk& c, UpsertResult& result);
   Status WriteChunk(std::span<const Person> persons, const Chunk& c, uint32_t key_id);
   StatusOr<int64_t> LookupUnique(size_t slot, const uint8_t* tag);
@@ -793,35 +823,57 @@ void SqliteStore::ComputeTags(std::span<const Person> persons, Chunk& c) const {
       const FieldDef& def = catalog_.at(bi_fields_[slot]);
       const std::string& v = p.fields[bi_fields_[slot]];
       if (v.empty()) continue;
-      c.canon = CanonicalizeFieldValue(def, v);
-      const auto tag = indexer_.Tag(def.name, c.canon);
+      std::string canon = CanonicalizeFieldValue(def, v);
+      const auto tag = indexer_.Tag(def.name, canon);
+      std::fill(canon.begin(), canon.end(), '\0');  // no plaintext copy left behind in freed memory
       std::memcpy(c.tags.data() + (r * nbi + slot) * kTagSize, tag.data(), kTagSize);
       c.has_tag[r * nbi + slot] = 1;
     }
   }
-  std::fill(c.canon.begin(), c.canon.end(), '\0');  // do not leave a plaintext copy behind
 }
 
-void SqliteStore::EncryptChunk(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead,
-                               uint32_t key_id) const {
+void SqliteStore::LayoutBlobs(std::span<const Person> persons, Chunk& c) const {
   const size_t nenc = enc_fields_.size();
   const size_t rows = c.end - c.begin;
-  c.blobs.clear();
   c.blob_off.resize(rows * nenc);
   c.blob_len.assign(rows * nenc, 0);
+  size_t total = 0;
   for (size_t r = 0; r < rows; ++r) {
     const Person& p = persons[c.begin + r];
     for (size_t e = 0; e < nenc; ++e) {
+      const size_t n = p.fields[enc_fields_[e]].size();
+      if (n == 0) continue;
+      const size_t len = kKeyIdPrefixSize + crypto::XChaCha20Poly1305::kOverhead + n;
+      c.blob_off[r * nenc + e] = static_cast<uint32_t>(total);
+      c.blob_len[r * nenc + e] = static_cast<uint32_t>(len);
+      total += len;
+    }
+  }
+  c.blobs.resize(total);
+}
+
+void SqliteStore::EncryptRows(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead,
+                              uint32_t key_id, size_t row_begin, size_t row_end) const {
+  thread_local std::string ad;
+  thread_local std::vector<uint8_t> ct;
+  const size_t nenc = enc_fields_.size();
+  for (size_t r = row_begin; r < row_end; ++r) {
+    const Person& p = persons[c.begin + r];
+    for (size_t e = 0; e < nenc; ++e) {
+      const uint32_t len = c.blob_len[r * nenc + e];
+      if (len == 0) continue;
       const FieldDef& def = catalog_.at(enc_fields_[e]);
       const std::string& v = p.fields[enc_fields_[e]];
-      if (v.empty()) continue;
-      const size_t off = c.blobs.size();
-      PutKeyId(key_id, c.blobs);
-      c.ad.clear();
-      AppendFieldAssociatedData(PersonId(c.ids[r]), def.name, key_id, c.ad);
-      aead.EncryptTo(crypto::AsBytes(v), crypto::AsBytes(c.ad), c.blobs);
-      c.blob_off[r * nenc + e] = static_cast<uint32_t>(off);
-      c.blob_len[r * nenc + e] = static_cast<uint32_t>(c.blobs.size() - off);
+      ad.clear();
+      AppendFieldAssociatedData(PersonId(c.ids[r]), def.name, key_id, ad);
+      ct.clear();
+      aead.EncryptTo(crypto::AsBytes(v), crypto::AsBytes(ad), ct);
+      uint8_t* slot = c.blobs.data() + c.blob_off[r * nenc + e];
+      slot[0] = static_cast<uint8_t>(key_id >> 24);
+      slot[1] = static_cast<uint8_t>(key_id >> 16);
+      slot[2] = static_cast<uint8_t>(key_id >> 8);
+      slot[3] = static_cast<uint8_t>(key_id);
+      std::memcpy(slot + kKeyIdPrefixSize, ct.data(), std::min<size_t>(ct.size(), len - kKeyIdPrefixSize));
     }
   }
 }
@@ -1007,50 +1059,50 @@ StatusOr<UpsertResult> SqliteStore::UpsertPersons(std::span<const Person> person
   // Chunk i uses buffer i % 4: at most T(i+2), E(i+1)/R(i+1), W(i) are live.
   auto chunk = [&](size_t i) -> Chunk& { return chunks_[i % chunks_.size()]; };
   const std::shared_ptr<const crypto::KeyRing> ring = ring_;
+  const crypto::Aead& aead = ring->active();
   const uint32_t key_id = ring->active_id();
   const bool threaded = n > 1;
-  std::vector<std::future<void>> tag_done(n), enc_done(n);
-  auto run = [&](std::function<void()> fn) -> std::future<void> {
-    if (threaded) return worker_.Submit(std::move(fn));
-    fn();
-    std::promise<void> p;
-    p.set_value();
-    return p.get_future();
-  };
+  std::vector<std::future<void>> tag_done(n), enc_task(n);
+  std::vector<std::unique_ptr<RowJob>> enc_job(n);
   auto submit_tags = [&](size_t i) {
     Chunk& c = chunk(i);
     c.begin = i * kChunkSize;
     c.end = std::min(persons.size(), c.begin + kChunkSize);
-    tag_done[i] = run([this, persons, &c] { ComputeTags(persons, c); });
-  };
-  // Never return while the worker may still touch the chunks or `persons`.
-  auto drain = [&] {
-    for (auto& f : tag_done) if (f.valid()) f.wait();
-    for (auto& f : enc_done) if (f.valid()) f.wait();
+    if (threaded) {
+      tag_done[i] = worker_.Submit([this, persons, &c] { ComputeTags(persons, c); });
+    } else {
+      ComputeTags(persons, c);
+    }
   };
   Status status;
   submit_tags(0);
   if (n > 1) submit_tags(1);
-  for (size_t i = 0; i < n && status.ok(); ++i) {
-    tag_done[i].get();
-    status = ResolveChunk(persons, chunk(i), result);
+  for (size_t i = 0; i < n; ++i) {
+    if (tag_done[i].valid()) tag_done[i].get();
+    Chunk& c = chunk(i);
+    status = ResolveChunk(persons, c, result);
     if (!status.ok()) break;
-    {
-      Chunk& c = chunk(i);
-      const crypto::Aead* aead = &ring->active();
-      enc_done[i] = run([this, persons, &c, aead, key_id] { EncryptChunk(persons, c, *aead, key_id); });
-    }
+    LayoutBlobs(persons, c);
+    enc_job[i] = std::make_unique<RowJob>();
+    RowJob* job = enc_job[i].get();
+    job->rows = c.end - c.begin;
+    job->fn = [this, persons, &c, &aead, key_id](size_t b, size_t e) {
+      EncryptRows(persons, c, aead, key_id, b, e);
+    };
+    if (threaded) enc_task[i] = worker_.Submit([job] { job->Work(); });
     if (i + 2 < n) submit_tags(i + 2);
     if (i > 0) {
-      enc_done[i - 1].get();
       status = WriteChunk(persons, chunk(i - 1), key_id);
+      if (!status.ok()) break;
     }
+    job->WorkAndWait();
   }
-  if (status.ok()) {
-    enc_done[n - 1].get();
-    status = WriteChunk(persons, chunk(n - 1), key_id);
-  }
-  drain();
+  if (status.ok()) status = WriteChunk(persons, chunk(n - 1), key_id);
+  // Never return while the worker may still touch the chunks, the jobs or `persons`.
+  for (auto& f : tag_done)
+    if (f.valid()) f.wait();
+  for (auto& f : enc_task)
+    if (f.valid()) f.wait();
   call_map_.Clear();
   overlay_index_.clear();
   overlay_.clear();
