@@ -337,7 +337,7 @@ std::string Engine::Explain(const Decision& d) const {
                     policy_.FieldNames(policy_.rules()[d.rule].reveal), "\n");
     if (d.aggregates_only) out += "  aggregates only: these fields may be counted, never shown per person\n";
   } else {
-    out += StrCat("  reason:   ", DenyReasonName(d.deny), ": ", DenialText(d), "\n");
+    out += StrCat("  reason:   ", DenialText(d), " [", DenyReasonName(d.deny), "]\n");
   }
   return out;
 }

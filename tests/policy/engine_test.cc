@@ -403,7 +403,7 @@ TEST_F(EngineTest, ExplainNamesRuleSourceLineAndFields) {
   EXPECT_NE(e.find("reveal-only"), std::string::npos) << e;
   const std::string e2 = engine_.Explain(Decide(c, 102, "accompaniment"));
   EXPECT_NE(e2.find("DENIED"), std::string::npos) << e2;
-  EXPECT_NE(e2.find("no_relation: no relation: person 102"), std::string::npos) << e2;
+  EXPECT_NE(e2.find("reason:   no relation: person 102 is followed by ML-67-004, not by your structure ML-67-003 [no_relation]"), std::string::npos) << e2;
 }
 
 TEST_F(EngineTest, ConcurrentDecisionsWhileTheIndexChanges) {
