@@ -7,7 +7,7 @@
 // Layout: flat vectors indexed by the store's dense surrogate ids (a person's
 // slot is persons_[id]), and one pool of per-person links (other follow-up
 // structures, orientations) chained from the slot. A decision is a handful of
-// array reads; 1,600,000 people with a few links each take about 40 MB.
+// array reads; 1,600,000 people and 400,000 orientations take about 32 MiB.
 // Ids must be positive and at most kMaxDenseId: the store's ids are dense
 // row ids, and a sparse id space would waste memory (refused with
 // InvalidArgument rather than silently allocating gigabytes).
