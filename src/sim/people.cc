@@ -71,7 +71,7 @@ inline void AppendDigits(std::string& s, uint64_t v, int width) {
   s.append(buf, static_cast<size_t>(width));
 }
 
-inline bool Chance(Random& rng, uint32_t percent) { return rng.Uniform(100) < percent; }
+inline bool Chance(Random& rng, uint32_t percent) { return FastUniform(rng, 100) < percent; }
 
 constexpr std::string_view kEmailDomains[] = {"gmail.com",  "hotmail.fr", "orange.fr", "yahoo.fr", "outlook.fr",
                                               "laposte.net", "free.fr",   "sfr.fr",    "icloud.com", "wanadoo.fr"};
@@ -303,15 +303,15 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
 
   // Structure and counsellor.
   const bool ml = agency_index.empty() ||
-                  (!ml_index.empty() && rng.Uniform(1000) < ml_share_permille);
+                  (!ml_index.empty() && FastUniform(rng, 1000) < ml_share_permille);
   const Follower& f = ml ? followers[ml_index[ml_followers.Sample(rng)]]
                          : followers[agency_index[agency_followers.Sample(rng)]];
   p.referent_structure = f.id;
   p.referent_counsellor.reset();
-  AccountId counsellor = counsellors[f.counsellors_begin + rng.Uniform(f.counsellors_end - f.counsellors_begin)];
+  AccountId counsellor = counsellors[f.counsellors_begin + FastUniform(rng, f.counsellors_end - f.counsellors_begin)];
   if (!Chance(rng, 3)) p.referent_counsellor = counsellor;
   if (ml && f.agencies_end > f.agencies_begin && Chance(rng, 5))
-    p.other_structures.push_back(dep_agencies[f.agencies_begin + rng.Uniform(f.agencies_end - f.agencies_begin)]);
+    p.other_structures.push_back(dep_agencies[f.agencies_begin + FastUniform(rng, f.agencies_end - f.agencies_begin)]);
 
   // Birth: the NIR slot fixes place, sex and month; the age fits the structure.
   std::string place_order;  // small: fits the SSO buffer
@@ -319,7 +319,7 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
   BirthPlace(nir_perm(index % nir_perm.size()), place_order, sex, month);
   const Date t = options.today;
   int age = ml ? 16 + static_cast<int>(ml_ages.Sample(rng)) : 18 + static_cast<int>(agency_ages.Sample(rng));
-  int day = 1 + static_cast<int>(rng.Uniform(static_cast<uint64_t>(Date::DaysInMonth(2000, month))));
+  int day = 1 + static_cast<int>(FastUniform(rng, static_cast<uint64_t>(Date::DaysInMonth(2000, month))));
   if (ml && age == 16 && month == t.month && day == t.day) age = 17;  // registered after the 16th birthday
   auto year_for = [&](int d) { return t.year - age - ((month > t.month || (month == t.month && d > t.day)) ? 1 : 0); };
   int year = year_for(day);
@@ -375,16 +375,16 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
     if (f_commune >= 0) p.fields[f_commune].assign(c.name);
     if (f_adresse >= 0 && !Chance(rng, 6)) {
       std::string& v = p.fields[f_adresse];
-      const uint64_t number = Chance(rng, 60) ? 1 + rng.Uniform(30) : 1 + rng.Uniform(250);
+      const uint64_t number = Chance(rng, 60) ? 1 + FastUniform(rng, 30) : 1 + FastUniform(rng, 250);
       AppendDigits(v, number, number >= 100 ? 3 : number >= 10 ? 2 : 1);
       if (Chance(rng, 5)) v.append(" bis");
       v.push_back(' ');
       v.append(r.street_types()[r.street_type_weights().Sample(rng)]);
       v.push_back(' ');
-      v.append(r.street_names()[rng.Uniform(r.street_names().size())]);
+      v.append(r.street_names()[FastUniform(rng, r.street_names().size())]);
       if (Chance(rng, 4)) {
         v.append(", bât. ");
-        v.push_back(static_cast<char>('A' + rng.Uniform(6)));
+        v.push_back(static_cast<char>('A' + FastUniform(rng, 6)));
       }
     }
   }
@@ -393,18 +393,18 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
   if (f_tel >= 0 && !Chance(rng, 7)) {
     std::string& v = p.fields[f_tel];
     if (Chance(rng, 85)) {
-      v.append(rng.Uniform(2) ? f.phone.mobile_a : f.phone.mobile_b);
+      v.append(FastUniform(rng, 2) ? f.phone.mobile_a : f.phone.mobile_b);
     } else {
       v.append(f.phone.landline);
     }
-    if (v.size() == 2 && v[1] == '7') v.push_back(static_cast<char>('5' + rng.Uniform(4)));  // 075-078
-    AppendDigits(v, rng.Uniform(100'000'000ULL), static_cast<int>(10 - v.size()));
+    if (v.size() == 2 && v[1] == '7') v.push_back(static_cast<char>('5' + FastUniform(rng, 4)));  // 075-078
+    AppendDigits(v, FastUniform(rng, 100'000'000ULL), static_cast<int>(10 - v.size()));
   }
 
   // E-mail: prenom.nom and variants, lower-case ASCII.
   if (f_email >= 0 && !Chance(rng, 12)) {
     std::string& v = p.fields[f_email];
-    const uint64_t variant = rng.Uniform(100);
+    const uint64_t variant = FastUniform(rng, 100);
     if (variant < 38) {
       v.append(prenom.ascii).append(".").append(nom.ascii);
     } else if (variant < 58) {
@@ -412,7 +412,7 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
       AppendDigits(v, static_cast<uint64_t>(year % 100), 2);
     } else if (variant < 73) {
       v.append(prenom.ascii).append(nom.ascii);
-      AppendDigits(v, 1 + rng.Uniform(999), 3);
+      AppendDigits(v, 1 + FastUniform(rng, 999), 3);
     } else if (variant < 83) {
       v.push_back(prenom.ascii.empty() ? 'x' : prenom.ascii[0]);
       v.append(".").append(nom.ascii);
@@ -420,7 +420,7 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
       v.append(nom.ascii).append(".").append(prenom.ascii);
     } else {
       v.append(prenom.ascii).append("_").append(nom.ascii);
-      AppendDigits(v, 1 + rng.Uniform(99), 2);
+      AppendDigits(v, 1 + FastUniform(rng, 99), 2);
     }
     v.push_back('@');
     v.append(kEmailDomains[email_domains.Sample(rng)]);
@@ -431,14 +431,14 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
   const int64_t window = ml ? 3 * 365 : 8 * 365;
   const int64_t lo = std::max(b16, today - window), hi = today - 1;
   const int64_t span = hi - lo + 1;
-  const uint64_t back = std::min(rng.Uniform(static_cast<uint64_t>(span)), rng.Uniform(static_cast<uint64_t>(span)));
+  const uint64_t back = std::min(FastUniform(rng, static_cast<uint64_t>(span)), FastUniform(rng, static_cast<uint64_t>(span)));
   const int64_t inscription = hi - static_cast<int64_t>(back);
   put_date(f_inscription, Date::FromDays(inscription));
 
   // Orientations, then the pathway status that agrees with them.
   const uint32_t rate = static_cast<uint32_t>(
       1000 * (ml ? options.orientation_rate_mission_locale : options.orientation_rate_agency));
-  if (f.sessions_end > f.sessions_begin && rng.Uniform(1000) < rate)
+  if (f.sessions_end > f.sessions_begin && FastUniform(rng, 1000) < rate)
     AddOrientations(index, rng, f, p.referent_counsellor.value_or(counsellor), inscription, out);
   if (f_statut >= 0) {
     Statut st;
@@ -447,7 +447,7 @@ void PeopleGenerator::Impl::Generate(uint64_t index, GeneratedPerson* out) const
     if (enrolled) st = kEnFormation;
     else if (today - inscription < 30) st = kInscrit;
     else {
-      const uint64_t u = rng.Uniform(100);
+      const uint64_t u = FastUniform(rng, 100);
       st = u < 62 ? kEnAccompagnement : u < 80 ? kEnEmploi : u < 92 ? kSorti : u < 96 ? kInscrit : kEnFormation;
     }
     p.fields[f_statut].assign(statut_values[st]);
@@ -459,13 +459,13 @@ void PeopleGenerator::Impl::AddOrientations(uint64_t index, Random& rng, const F
   const int wanted = Chance(rng, 15) ? 2 : 1;
   const uint64_t n = f.sessions_end - f.sessions_begin;
   for (int tries = 0; tries < 6 && static_cast<int>(out->orientations.size()) < wanted; ++tries) {
-    const uint32_t k = region_sessions[f.sessions_begin + rng.Uniform(n)];
+    const uint32_t k = region_sessions[f.sessions_begin + FastUniform(rng, n)];
     const TrainingSession& ts = network->sessions[k];
     bool dup = false;
     for (const auto& o : out->orientations) dup |= o.session == ts.id;
     if (dup) continue;
     const int64_t start = ts.start.ToDays(), end = ts.end.ToDays();
-    const int64_t proposed = start - 7 - static_cast<int64_t>(rng.Uniform(60));
+    const int64_t proposed = start - 7 - static_cast<int64_t>(FastUniform(rng, 60));
     if (proposed < inscription || proposed > today) continue;
     Orientation o;
     o.id = OrientationId(static_cast<int64_t>(2 * index + out->orientations.size() + 1));
@@ -474,7 +474,7 @@ void PeopleGenerator::Impl::AddOrientations(uint64_t index, Random& rng, const F
     o.counsellor = counsellor;
     o.proposed_on = Date::FromDays(proposed);
     o.status = OrientationStatus::kProposed;
-    const int64_t decided = proposed + 2 + static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(std::min<int64_t>(19, start - proposed - 2) + 1)));
+    const int64_t decided = proposed + 2 + static_cast<int64_t>(FastUniform(rng, static_cast<uint64_t>(std::min<int64_t>(19, start - proposed - 2) + 1)));
     if (decided <= today) {
       o.decided_on = Date::FromDays(decided);
       if (Chance(rng, 22)) {
@@ -483,7 +483,7 @@ void PeopleGenerator::Impl::AddOrientations(uint64_t index, Random& rng, const F
         o.status = OrientationStatus::kAccepted;
       } else if (Chance(rng, 8)) {
         o.status = OrientationStatus::kAbandoned;  // dropped out before the start
-        o.ended_on = Date::FromDays(decided + static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(start - decided + 1))));
+        o.ended_on = Date::FromDays(decided + static_cast<int64_t>(FastUniform(rng, static_cast<uint64_t>(start - decided + 1))));
       } else {
         o.enrolled_on = ts.start;
         if (end <= today) {
@@ -492,11 +492,11 @@ void PeopleGenerator::Impl::AddOrientations(uint64_t index, Random& rng, const F
             o.ended_on = ts.end;
           } else {
             o.status = OrientationStatus::kAbandoned;
-            o.ended_on = Date::FromDays(start + static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(end - start))));
+            o.ended_on = Date::FromDays(start + static_cast<int64_t>(FastUniform(rng, static_cast<uint64_t>(end - start))));
           }
         } else if (Chance(rng, 10)) {
           o.status = OrientationStatus::kAbandoned;
-          o.ended_on = Date::FromDays(start + static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(today - start + 1))));
+          o.ended_on = Date::FromDays(start + static_cast<int64_t>(FastUniform(rng, static_cast<uint64_t>(today - start + 1))));
         } else {
           o.status = OrientationStatus::kEnrolled;
         }

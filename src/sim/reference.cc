@@ -21,11 +21,11 @@ size_t WeightedIndex::Find(uint64_t point) const {
   return static_cast<size_t>(std::upper_bound(cum_.begin(), cum_.end(), point) - cum_.begin());
 }
 
-size_t WeightedIndex::Sample(Random& rng) const { return Find(rng.Uniform(total())); }
+size_t WeightedIndex::Sample(Random& rng) const { return Find(FastUniform(rng, total())); }
 
 size_t WeightedIndex::SampleRange(Random& rng, size_t begin, size_t end) const {
   const uint64_t lo = begin_of(begin), hi = cum_[end - 1];
-  const uint64_t point = lo + rng.Uniform(hi - lo);
+  const uint64_t point = lo + FastUniform(rng, hi - lo);
   return static_cast<size_t>(std::upper_bound(cum_.begin() + begin, cum_.begin() + end, point) - cum_.begin());
 }
 

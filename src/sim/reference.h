@@ -60,6 +60,12 @@ struct Name {
   std::string ascii;
 };
 
+// Uniform integer in [0, bound), bound > 0, by Lemire's multiply-shift: no
+// division, and a bias below bound / 2^64 (irrelevant for synthetic data).
+inline uint64_t FastUniform(Random& rng, uint64_t bound) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(rng.Next64()) * bound) >> 64);
+}
+
 // Samples indices in proportion to integer weights (cumulative table and a
 // binary search: O(log n), no allocation).
 class WeightedIndex {
