@@ -10,6 +10,14 @@
 
 namespace cloison::crypto {
 
+namespace {
+// libsodium declares its inputs non-null even when empty.
+const char* PasswordPtr(const SecretBytes& p) {
+  static const char kEmpty[1] = {0};
+  return p.empty() ? kEmpty : reinterpret_cast<const char*>(p.data());
+}
+}  // namespace
+
 PasswordHashCost PasswordHashCost::Interactive() {
   return {crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE, crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE};
 }
@@ -21,7 +29,7 @@ PasswordHashCost PasswordHashCost::Test() {
 StatusOr<std::string> HashPassword(const SecretBytes& password, const PasswordHashCost& cost) {
   CLOISON_RETURN_IF_ERROR(InitCrypto());
   char out[crypto_pwhash_argon2id_STRBYTES];
-  if (crypto_pwhash_argon2id_str(out, reinterpret_cast<const char*>(password.data()), password.size(),
+  if (crypto_pwhash_argon2id_str(out, PasswordPtr(password), password.size(),
                                  cost.ops_limit, cost.mem_limit) != 0)
     return Internal("password hashing failed (out of memory)");
   return std::string(out);
@@ -32,7 +40,7 @@ bool VerifyPassword(std::string_view stored, const SecretBytes& password) {
   // crypto_pwhash_str_verify needs a NUL-terminated string.
   std::string s(stored);
   if (s.empty() || s.size() >= crypto_pwhash_argon2id_STRBYTES) return false;
-  return crypto_pwhash_argon2id_str_verify(s.c_str(), reinterpret_cast<const char*>(password.data()),
+  return crypto_pwhash_argon2id_str_verify(s.c_str(), PasswordPtr(password),
                                            password.size()) == 0;
 }
 

@@ -68,7 +68,7 @@ TokenDigest TokenHasher::Hash(std::string_view domain, const SecretBytes& token)
   const uint8_t len = static_cast<uint8_t>(domain.size());
   crypto_generichash_update(&st, &len, 1);
   crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(domain.data()), domain.size());
-  crypto_generichash_update(&st, token.data(), token.size());
+  if (!token.empty()) crypto_generichash_update(&st, token.data(), token.size());
   crypto_generichash_final(&st, out.data(), out.size());
   sodium_memzero(&st, sizeof st);
   return out;
