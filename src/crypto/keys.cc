@@ -42,7 +42,7 @@ StatusOr<SecretBytes> LoadMasterKey(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT)
-      return NotFound(StrCat("master key file ", path, " does not exist (run `cloison init` or set ",
+      return FailedPrecondition(StrCat("master key file ", path, " does not exist (run `cloison init` or set ",
                                    kMasterKeyEnv, ")"));
     return IOError(StrCat("cannot open master key file ", path, ": ", std::strerror(errno)));
   }

@@ -54,7 +54,7 @@ TEST_F(KeysTest, RefusesWorldReadableFileAndBadContent) {
   k = LoadMasterKey(q);
   EXPECT_EQ(k.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(k.status().message().find("secret-looking"), std::string::npos);
-  EXPECT_EQ(LoadMasterKey(dir_ / "missing.key").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadMasterKey(dir_ / "missing.key").status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(KeysTest, EnvironmentVariableWins) {

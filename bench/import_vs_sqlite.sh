@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Generating + importing N people with encryption and blind indexes, against
+# sqlite3's own `.import` of the same CSV into a plain table, on the same
+# machine in the same run. Prints both times, the ratios and peak memory.
+#
+#   bash bench/import_vs_sqlite.sh [N]     (default 1600000)
+#
+# Goal (issue "Records core"): at most 2x sqlite3's time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1600000}
+SEED=${SEED:-2025}
+CLOISON_BENCH_DEPS=1 bash scripts/setup.sh >/dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCLOISON_BUILD_TESTS=OFF -DCLOISON_BUILD_BENCH=OFF >/dev/null
+cmake --build build/release --target cloison >/dev/null
+BIN=$PWD/build/release/cloison
+WORK=$(mktemp -d /tmp/cloison-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export CLOISON_MASTER_KEY=$(openssl rand -hex 32)
+
+# measure LABEL CMD...: runs CMD under /usr/bin/time, records seconds and peak RSS (KiB).
+measure() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/$label.time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || {
+    echo "$label failed:"; cat "$WORK/$label.err"; exit 1; }
+  read -r secs kib <"$WORK/$label.time"
+  eval "${label}_s=$secs; ${label}_kib=$kib"
+}
+
+echo "people: $N (seed $SEED), cores: $(nproc)"
+# The CSV every contender reads (not timed).
+"$BIN" --data "$WORK/files" generate --persons "$N" --seed "$SEED" --out "$WORK/files/out" --no-store >/dev/null
+CSV="$WORK/files/out/people.csv"
+echo "csv: $(du -h "$CSV" | cut -f1)"
+
+# 1. sqlite3 .import into a plain table (its own CSV reader, no encryption, no index).
+cat >"$WORK/sqlite.sql" <<SQL
+PRAGMA journal_mode=WAL;
+.mode csv
+.import $CSV people
+SELECT count(*) FROM people;
+SQL
+measure sqlite sqlite3 "$WORK/plain.db" ".read $WORK/sqlite.sql"
+
+# 2. cloison generate straight into the store (generate + encrypt + blind-index + insert).
+measure generate "$BIN" --data "$WORK/gen" generate --persons "$N" --seed "$SEED" --no-files
+
+# 3. cloison import of the same CSV into a store holding the same network.
+"$BIN" --data "$WORK/imp" generate --persons "$N" --seed "$SEED" --network-only --no-files >/dev/null
+measure import "$BIN" --data "$WORK/imp" import "$CSV"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 0.01; printf "%.2f", a / b }'; }
+printf '%-44s %8s %10s %8s\n' "run" "seconds" "peak MiB" "ratio"
+printf '%-44s %8.2f %10d %8s\n' "sqlite3 .import (plain table)" "$sqlite_s" $((sqlite_kib / 1024)) "1.00"
+printf '%-44s %8.2f %10d %8s\n' "cloison generate -> store (encrypted)" "$generate_s" $((generate_kib / 1024)) "$(ratio "$generate_s" "$sqlite_s")"
+printf '%-44s %8.2f %10d %8s\n' "cloison import CSV -> store (encrypted)" "$import_s" $((import_kib / 1024)) "$(ratio "$import_s" "$sqlite_s")"
+echo "goal: ratio <= 2.00"
