@@ -1,0 +1,62 @@
+// The small file-system interface the audit log does all its IO through
+// (LevelDB's Env, reduced to what the log needs), so that tests can inject
+// faults: failing writes or syncs, and crashes that lose unsynced bytes or
+// leave a torn tail.
+//
+// Errors are IOError (the OS failed) with the path and errno text in the
+// message. Implementations must be thread-safe: ReadAt may run concurrently
+// with Append on the same File (pread/write on one descriptor).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace cloison::audit {
+
+class File {
+ public:
+  virtual ~File() = default;
+  // Appends at the end of the file (O_APPEND). No durability until Sync().
+  virtual Status Append(std::span<const uint8_t> data) = 0;
+  Status Append(std::string_view s) { return Append({reinterpret_cast<const uint8_t*>(s.data()), s.size()}); }
+  // Reads up to out.size() bytes at `offset`; *got < out.size() only at end of file.
+  virtual Status ReadAt(uint64_t offset, std::span<uint8_t> out, size_t* got) const = 0;
+  // Makes everything appended so far durable (fdatasync).
+  virtual Status Sync() = 0;
+  virtual StatusOr<uint64_t> Size() const = 0;
+  virtual Status Truncate(uint64_t size) = 0;
+};
+
+// An exclusive advisory lock (flock) held until destruction.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // Opens for reading and appending; creates the file (mode 0600) when
+  // `create` and it does not exist, else NotFound.
+  virtual StatusOr<std::unique_ptr<File>> Open(const std::string& path, bool create) = 0;
+  // Creates a directory with mode 0700; OK if it exists.
+  virtual Status CreateDir(const std::string& path) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+  virtual StatusOr<std::string> ReadFile(const std::string& path) = 0;
+  // Writes `contents` to a temporary file, syncs it, renames it over `path`
+  // and syncs the directory: after a crash the file is either old or new.
+  virtual Status WriteFileAtomic(const std::string& path, std::string_view contents, int mode) = 0;
+  virtual Status SyncDir(const std::string& path) = 0;
+  // Non-blocking: FailedPrecondition when another process holds the lock.
+  virtual StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path) = 0;
+
+  // Plain POSIX; process-wide instance.
+  static FileSystem& Default();
+};
+
+}  // namespace cloison::audit

@@ -1,0 +1,439 @@
+#include "audit/log.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "audit/crc32c.h"
+#include "audit/record.h"
+#include "core/strings.h"
+#include "crypto/secure_random.h"
+
+namespace cloison::audit {
+namespace {
+
+constexpr std::string_view kStateMagic = "cloison-audit-tree-state 1";
+
+struct TreeState {
+  uint64_t count = 0;
+  uint64_t offset = kFileHeaderSize;
+};
+
+std::optional<TreeState> ParseState(std::string_view s) {
+  // "<magic>\n<count>\n<offset>\n"
+  if (s.substr(0, kStateMagic.size()) != kStateMagic || s.size() < kStateMagic.size() + 1) return std::nullopt;
+  s.remove_prefix(kStateMagic.size() + 1);
+  TreeState st;
+  for (uint64_t* v : {&st.count, &st.offset}) {
+    const auto nl = s.find('\n');
+    if (nl == std::string_view::npos) return std::nullopt;
+    auto r = std::from_chars(s.data(), s.data() + nl, *v);
+    if (r.ec != std::errc() || r.ptr != s.data() + nl) return std::nullopt;
+    s.remove_prefix(nl + 1);
+  }
+  return st;
+}
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(char(uint8_t(v >> (8 * i))));
+}
+uint64_t GetU64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+std::string DefaultOrigin() {
+  uint8_t r[4];
+  crypto::SecureRandom::Instance().Fill(r);
+  static const char* kHex = "0123456789abcdef";
+  std::string s = "cloison.local/audit/";
+  for (uint8_t b : r) {
+    s.push_back(kHex[b >> 4]);
+    s.push_back(kHex[b & 15]);
+  }
+  return s;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir, const LogOptions& options) {
+  std::unique_ptr<AuditLog> log(new AuditLog());
+  log->dir_ = dir;
+  log->options_ = options;
+  log->fs_ = options.fs ? options.fs : &FileSystem::Default();
+  log->clock_ = options.clock ? options.clock : &SystemClock::Instance();
+  FileSystem& fs = *log->fs_;
+  if (!fs.Exists(dir)) {
+    if (!options.create_if_missing) return NotFound(StrCat("no audit log in ", dir));
+    CLOISON_RETURN_IF_ERROR(fs.CreateDir(dir));
+  }
+  CLOISON_ASSIGN_OR_RETURN(log->lock_, fs.Lock(dir + "/LOCK"));
+
+  const std::string key_path = dir + "/signing.key";
+  if (fs.Exists(key_path)) {
+    CLOISON_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(key_path));
+    auto signer = NoteSigner::FromPrivateKey(text);
+    std::fill(text.begin(), text.end(), '\0');
+    if (!signer.ok()) return signer.status();
+    log->signer_ = std::make_unique<NoteSigner>(std::move(*signer));
+  } else {
+    if (fs.Exists(dir + "/checkpoints.log")) {
+      return FailedPrecondition(StrCat(key_path, " is missing but checkpoints exist: restore the key"));
+    }
+    CLOISON_ASSIGN_OR_RETURN(NoteSigner signer,
+                             NoteSigner::Generate(options.origin.empty() ? DefaultOrigin() : options.origin));
+    std::string priv = signer.PrivateKey() + "\n";
+    Status s = fs.WriteFileAtomic(key_path, priv, 0600);
+    std::fill(priv.begin(), priv.end(), '\0');
+    CLOISON_RETURN_IF_ERROR(s);
+    CLOISON_RETURN_IF_ERROR(fs.WriteFileAtomic(dir + "/verifier.key", signer.VerifierKey() + "\n", 0644));
+    log->signer_ = std::make_unique<NoteSigner>(std::move(signer));
+  }
+  log->origin_ = log->signer_->name();
+
+  CLOISON_ASSIGN_OR_RETURN(log->entries_, fs.Open(dir + "/entries.log", true));
+  CLOISON_RETURN_IF_ERROR(CheckOrWriteHeader(*log->entries_, kEntriesMagic, dir + "/entries.log"));
+  CLOISON_ASSIGN_OR_RETURN(log->index_, fs.Open(dir + "/entries.idx", true));
+  CLOISON_ASSIGN_OR_RETURN(log->checkpoints_file_, fs.Open(dir + "/checkpoints.log", true));
+  CLOISON_RETURN_IF_ERROR(CheckOrWriteHeader(*log->checkpoints_file_, kCheckpointsMagic, dir + "/checkpoints.log"));
+  CLOISON_RETURN_IF_ERROR(fs.SyncDir(dir));
+  CLOISON_RETURN_IF_ERROR(log->LoadCheckpoints());
+  CLOISON_RETURN_IF_ERROR(log->Recover());
+
+  // The entries must still match every checkpoint this log signed.
+  const uint64_t n = log->tree_->size();
+  for (const auto& c : log->Checkpoints()) {
+    if (c.checkpoint.size > n) {
+      return Corruption(StrCat("entries.log holds ", n, " entries but a checkpoint was signed at size ",
+                               c.checkpoint.size, ": acknowledged entries are missing"));
+    }
+    CLOISON_ASSIGN_OR_RETURN(Hash root, audit::RootAt(*log->tree_, c.checkpoint.size));
+    if (root != c.checkpoint.root) {
+      return Corruption(StrCat("entries do not match the checkpoint signed at size ", c.checkpoint.size,
+                               ": the log was rewritten"));
+    }
+  }
+  if (auto latest = log->LatestCheckpoint()) {
+    log->last_checkpoint_size_ = latest->checkpoint.size;
+  }
+  log->last_checkpoint_time_ = log->clock_->NowMicros();
+  if (options.checkpoint_on_open && (n > log->last_checkpoint_size_ || !log->LatestCheckpoint())) {
+    std::lock_guard<std::mutex> c(log->commit_mu_);
+    CLOISON_RETURN_IF_ERROR(log->IssueCheckpointLocked().status());
+  }
+  return log;
+}
+
+Status AuditLog::LoadCheckpoints() {
+  CLOISON_ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::FromVerifierKey(signer_->VerifierKey()));
+  CLOISON_ASSIGN_OR_RETURN(uint64_t file_size, checkpoints_file_->Size());
+  FrameReader reader(*checkpoints_file_, kFileHeaderSize, 1 << 16);
+  while (true) {
+    std::string_view payload;
+    uint64_t off = 0;
+    auto next = reader.Next(&payload, &off);
+    if (!next.ok()) {
+      if (!IsCorruption(next.status())) return next.status();
+      // Only the last checkpoint can be torn (each is synced before the next).
+      const uint64_t bad = reader.offset();
+      if (file_size - bad > kFrameHeaderSize + 4096) {
+        return Corruption(StrCat("checkpoints.log: ", MessageOf(next.status())));
+      }
+      CLOISON_RETURN_IF_ERROR(checkpoints_file_->Truncate(bad));
+      CLOISON_RETURN_IF_ERROR(checkpoints_file_->Sync());
+      recovery_.torn_checkpoint_bytes_cut = file_size - bad;
+      break;
+    }
+    if (!*next) break;
+    CLOISON_RETURN_IF_ERROR(verifier.Verify(payload));
+    CLOISON_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(payload));
+    if (c.origin != origin_) return Corruption("checkpoints.log: checkpoint of another origin");
+    if (!checkpoints_.empty() && c.size < checkpoints_.back().checkpoint.size) {
+      return Corruption("checkpoints.log: checkpoint sizes go backwards");
+    }
+    checkpoints_.push_back({c, std::string(payload)});
+  }
+  return OkStatus();
+}
+
+Status AuditLog::Recover() {
+  TreeState st;
+  if (fs_->Exists(dir_ + "/tree.state")) {
+    CLOISON_ASSIGN_OR_RETURN(std::string text, fs_->ReadFile(dir_ + "/tree.state"));
+    if (auto parsed = ParseState(text)) st = *parsed;
+  }
+  CLOISON_ASSIGN_OR_RETURN(uint64_t file_size, entries_->Size());
+  if (st.offset > file_size) {
+    return Corruption(StrCat("entries.log is shorter (", file_size, " bytes) than its synced part (", st.offset,
+                             " bytes): acknowledged entries are missing"));
+  }
+  CLOISON_ASSIGN_OR_RETURN(uint64_t idx_size, index_->Size());
+  auto tree = TreeFiles::Open(*fs_, dir_, st.count);
+  if (idx_size < st.count * 8 || !tree.ok()) {
+    // Caches are unusable: rebuild them from the start.
+    st = TreeState{};
+    tree = TreeFiles::Open(*fs_, dir_, 0);
+    if (!tree.ok()) return tree.status();
+  }
+  tree_ = std::move(*tree);
+  CLOISON_RETURN_IF_ERROR(index_->Truncate(st.count * 8));
+
+  FrameReader reader(*entries_, st.offset);
+  std::vector<Hash> hashes;
+  std::string offsets;
+  uint64_t rehashed = 0;
+  auto flush = [&]() -> Status {
+    CLOISON_RETURN_IF_ERROR(index_->Append(offsets));
+    CLOISON_RETURN_IF_ERROR(tree_->Append(hashes));
+    offsets.clear();
+    hashes.clear();
+    return OkStatus();
+  };
+  while (true) {
+    std::string_view payload;
+    uint64_t off = 0;
+    auto next = reader.Next(&payload, &off);
+    if (!next.ok()) {
+      if (!IsCorruption(next.status())) return next.status();
+      const uint64_t bad = reader.offset();
+      const uint64_t rest = file_size - bad;
+      if (bad < st.offset || rest > options_.max_batch_bytes + kMaxPayload + kFrameHeaderSize) {
+        return Corruption(StrCat("entries.log: ", MessageOf(next.status()), ", with ", rest,
+                                 " bytes after it: damage, not a torn tail; run `cloison audit verify`"));
+      }
+      CLOISON_RETURN_IF_ERROR(entries_->Truncate(bad));
+      CLOISON_RETURN_IF_ERROR(entries_->Sync());
+      recovery_.torn_bytes_cut = rest;
+      recovery_.torn_reason = std::string(MessageOf(next.status()));
+      file_size = bad;
+      break;
+    }
+    if (!*next) break;
+    hashes.push_back(HashLeaf({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()}));
+    PutU64(offsets, off);
+    ++rehashed;
+    if (hashes.size() >= 65536) CLOISON_RETURN_IF_ERROR(flush());
+  }
+  CLOISON_RETURN_IF_ERROR(flush());
+  entries_size_ = file_size;
+  next_index_ = tree_->size();
+  recovery_.entries = tree_->size();
+  recovery_.rehashed = rehashed;
+  return OkStatus();
+}
+
+AuditLog::~AuditLog() { (void)Close(); }
+
+Status AuditLog::Close() {
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    if (closed_) return OkStatus();
+    closed_ = true;
+    cv_.wait(l, [&] { return !leader_active_ && queued_frames_.empty(); });
+    if (!sticky_.ok()) return sticky_;
+  }
+  std::lock_guard<std::mutex> c(commit_mu_);
+  if (!tree_) return OkStatus();
+  if (options_.checkpoint_on_close && tree_->size() > last_checkpoint_size_) {
+    CLOISON_RETURN_IF_ERROR(IssueCheckpointLocked().status());
+  }
+  CLOISON_RETURN_IF_ERROR(index_->Sync());
+  CLOISON_RETURN_IF_ERROR(tree_->Sync());
+  return WriteState();
+}
+
+StatusOr<uint64_t> AuditLog::Append(const Event& e) { return AppendEncoded(EncodeEvent(e)); }
+
+StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
+  if (entry.empty() || entry.size() > kMaxPayload) return InvalidArgument("audit entry must be 1 byte to 1 MiB");
+  // Framing and hashing happen here, in the caller's thread, in parallel.
+  std::string frame;
+  frame.reserve(entry.size() + kFrameHeaderSize);
+  AppendFrame(frame, entry);
+  const Hash leaf = HashLeaf({reinterpret_cast<const uint8_t*>(entry.data()), entry.size()});
+
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return !sticky_.ok() || closed_ || queued_frames_.size() < options_.max_batch_bytes; });
+  if (!sticky_.ok()) return sticky_;
+  if (closed_) return FailedPrecondition("audit log is closed");
+  const uint64_t index = next_index_++;
+  const uint64_t my_batch = open_batch_;
+  queued_frames_.append(frame);
+  queued_hashes_.push_back(leaf);
+  queued_sizes_.push_back(static_cast<uint32_t>(frame.size()));
+  while (true) {
+    if (completed_batch_ >= my_batch) return index;
+    if (!sticky_.ok()) return sticky_;
+    if (!leader_active_) {
+      // Lead: take everything queued so far and commit it with one sync.
+      leader_active_ = true;
+      std::string frames;
+      std::vector<Hash> hashes;
+      std::vector<uint32_t> sizes;
+      frames.swap(queued_frames_);
+      hashes.swap(queued_hashes_);
+      sizes.swap(queued_sizes_);
+      const uint64_t batch = open_batch_++;
+      cv_.notify_all();  // writers held back by max_batch_bytes may queue again
+      l.unlock();
+      Status s = CommitBatch(frames, hashes, sizes);
+      l.lock();
+      leader_active_ = false;
+      if (s.ok()) {
+        completed_batch_ = batch;
+      } else {
+        sticky_ = s;
+      }
+      cv_.notify_all();
+      continue;
+    }
+    cv_.wait(l);
+  }
+}
+
+Status AuditLog::CommitBatch(std::string& frames, std::vector<Hash>& leaf_hashes, std::vector<uint32_t>& sizes) {
+  std::lock_guard<std::mutex> c(commit_mu_);
+  Status s = entries_->Append(frames);
+  if (s.ok()) s = entries_->Sync();
+  if (!s.ok()) return s;  // nothing of this batch is acknowledged
+
+  // The entries are durable from here on: acknowledge them whatever happens
+  // to the caches, but stop taking appends if those fail.
+  std::string offsets;
+  offsets.reserve(sizes.size() * 8);
+  uint64_t off = entries_size_;
+  for (uint32_t sz : sizes) {
+    PutU64(offsets, off);
+    off += sz;
+  }
+  entries_size_ = off;
+  Status cache = index_->Append(offsets);
+  if (cache.ok()) cache = tree_->Append(leaf_hashes);
+  if (cache.ok()) {
+    const uint64_t n = tree_->size();
+    const int64_t now = clock_->NowMicros();
+    const bool by_count =
+        options_.checkpoint_every_entries && n - last_checkpoint_size_ >= options_.checkpoint_every_entries;
+    const bool by_time = options_.checkpoint_every_micros && n > last_checkpoint_size_ &&
+                         now - last_checkpoint_time_ >= options_.checkpoint_every_micros;
+    if (by_count || by_time) cache = IssueCheckpointLocked().status();
+  }
+  if (!cache.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    sticky_ = cache;
+  }
+  return OkStatus();
+}
+
+Status AuditLog::WriteState() {
+  return fs_->WriteFileAtomic(dir_ + "/tree.state",
+                              StrCat(kStateMagic, "\n", tree_->size(), "\n", entries_size_, "\n"), 0600);
+}
+
+StatusOr<SignedCheckpoint> AuditLog::IssueCheckpoint() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!sticky_.ok()) return sticky_;
+  }
+  std::lock_guard<std::mutex> c(commit_mu_);
+  return IssueCheckpointLocked();
+}
+
+StatusOr<SignedCheckpoint> AuditLog::IssueCheckpointLocked() {
+  const uint64_t n = tree_->size();
+  const Hash root = tree_->Root();
+  const auto latest = LatestCheckpoint();
+  if (latest) {
+    const Checkpoint& prev = latest->checkpoint;
+    // Never sign two inconsistent checkpoints: prove the new tree extends
+    // the last signed one before signing.
+    if (prev.size > n) return Internal("refusing to sign a checkpoint smaller than the last one");
+    if (prev.size == n) {
+      if (prev.root != root) return Internal("refusing to sign a different root at the same size");
+      return *latest;
+    }
+    if (prev.size > 0) {
+      CLOISON_ASSIGN_OR_RETURN(auto proof, audit::ConsistencyProof(*tree_, prev.size, n));
+      Status s = VerifyConsistency(prev.size, n, prev.root, root, proof);
+      if (!s.ok()) return Internal(StrCat("refusing to sign an inconsistent checkpoint: ", MessageOf(s)));
+    }
+  }
+  // Make the caches durable up to n first, so the next open rehashes only
+  // what came after this checkpoint.
+  CLOISON_RETURN_IF_ERROR(index_->Sync());
+  CLOISON_RETURN_IF_ERROR(tree_->Sync());
+  CLOISON_RETURN_IF_ERROR(WriteState());
+
+  SignedCheckpoint sc;
+  sc.checkpoint = Checkpoint{origin_, n, root};
+  sc.note = signer_->Sign(CheckpointBody(sc.checkpoint));
+  std::string frame;
+  AppendFrame(frame, sc.note);
+  CLOISON_RETURN_IF_ERROR(checkpoints_file_->Append(frame));
+  CLOISON_RETURN_IF_ERROR(checkpoints_file_->Sync());
+  {
+    std::lock_guard<std::mutex> l(ckpt_mu_);
+    checkpoints_.push_back(sc);
+  }
+  last_checkpoint_size_ = n;
+  last_checkpoint_time_ = clock_->NowMicros();
+  return sc;
+}
+
+std::vector<SignedCheckpoint> AuditLog::Checkpoints() const {
+  std::lock_guard<std::mutex> l(ckpt_mu_);
+  return checkpoints_;
+}
+
+std::optional<SignedCheckpoint> AuditLog::LatestCheckpoint() const {
+  std::lock_guard<std::mutex> l(ckpt_mu_);
+  if (checkpoints_.empty()) return std::nullopt;
+  return checkpoints_.back();
+}
+
+uint64_t AuditLog::size() const { return tree_->size(); }
+
+StatusOr<Hash> AuditLog::RootAt(uint64_t n) const {
+  if (n > size()) return InvalidArgument(StrCat("tree size ", n, " is above the log size ", size()));
+  return audit::RootAt(*tree_, n);
+}
+
+StatusOr<std::vector<Hash>> AuditLog::InclusionProof(uint64_t index, uint64_t n) const {
+  if (n > size()) return InvalidArgument(StrCat("tree size ", n, " is above the log size ", size()));
+  return audit::InclusionProof(*tree_, index, n);
+}
+
+StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(uint64_t m, uint64_t n) const {
+  if (n > size()) return InvalidArgument(StrCat("tree size ", n, " is above the log size ", size()));
+  return audit::ConsistencyProof(*tree_, m, n);
+}
+
+StatusOr<Hash> AuditLog::LeafHash(uint64_t index) const {
+  if (index >= size()) return InvalidArgument(StrCat("no entry ", index, " (log size ", size(), ")"));
+  return tree_->Node(0, index);
+}
+
+StatusOr<std::string> AuditLog::ReadEntry(uint64_t index) const {
+  if (index >= size()) return InvalidArgument(StrCat("no entry ", index, " (log size ", size(), ")"));
+  uint8_t b[8];
+  size_t got = 0;
+  CLOISON_RETURN_IF_ERROR(index_->ReadAt(index * 8, b, &got));
+  if (got != 8) return Corruption("entries.idx is short");
+  const uint64_t off = GetU64(b);
+  uint8_t h[kFrameHeaderSize];
+  CLOISON_RETURN_IF_ERROR(entries_->ReadAt(off, h, &got));
+  if (got != kFrameHeaderSize) return Corruption(StrCat("entry ", index, ": short frame"));
+  const uint32_t len = h[4] | (h[5] << 8) | (h[6] << 16) | (uint32_t(h[7]) << 24);
+  if (len == 0 || len > kMaxPayload) return Corruption(StrCat("entry ", index, ": bad frame length"));
+  std::string payload(len, '\0');
+  CLOISON_RETURN_IF_ERROR(entries_->ReadAt(off + kFrameHeaderSize,
+                                           {reinterpret_cast<uint8_t*>(payload.data()), len}, &got));
+  if (got != len) return Corruption(StrCat("entry ", index, ": short frame"));
+  uint32_t crc = crc32c::Value(h + 4, 4);
+  crc = crc32c::Extend(crc, reinterpret_cast<const uint8_t*>(payload.data()), len);
+  const uint32_t stored = h[0] | (h[1] << 8) | (h[2] << 16) | (uint32_t(h[3]) << 24);
+  if (crc32c::Unmask(stored) != crc) return Corruption(StrCat("entry ", index, ": checksum mismatch"));
+  return payload;
+}
+
+}  // namespace cloison::audit

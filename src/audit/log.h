@@ -1,0 +1,168 @@
+// The audit log: an append-only sequence of canonical event encodings
+// (event.h), each a leaf of an RFC 6962 Merkle tree (merkle.h), durable
+// before it is acknowledged, with signed checkpoints (checkpoint.h).
+//
+// Files in the log's directory (docs/audit-format.md):
+//   entries.log      framed entries (record.h): the only source of truth
+//   entries.idx      u64 LE frame offset per entry          } caches, rebuilt
+//   tree.00..tree.63 Merkle levels (tree_store.h)           } from entries.log
+//   tree.state       how many leaves the caches hold durably}
+//   checkpoints.log  every signed checkpoint note, framed, all kept
+//   signing.key      Ed25519 private key (0600);  verifier.key  its public key
+//   LOCK             flock: one process opens a log at a time
+//
+// Durability (group commit): Append() returns only once its entry has been
+// written and fdatasync'ed. Appenders that arrive while a sync is running
+// queue their frames; when it ends, one of them (the leader) writes the whole
+// queue with one write and one fdatasync, so the number of syncs per second
+// stays bounded while throughput grows with the number of concurrent writers.
+// Leaf indexes are assigned in file order.
+//
+// Recovery (Open): a crash can leave, after the last synced byte, a torn
+// tail: a partial frame, zeros, or garbage. Open cuts it and reports it in
+// recovery(); a bad frame followed by more than one batch of data is not a
+// torn tail but damage, and Open fails with Corruption rather than cut
+// acknowledged entries. Open also fails with Corruption when the entries
+// do not match the latest stored checkpoint (entries lost or rewritten):
+// the log never signs a checkpoint inconsistent with one it signed before.
+//
+// Errors: IOError when the OS fails; after a failed write or sync the log
+// refuses further appends (sticky error) until reopened, since what reached
+// the disk is then unknown.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/checkpoint.h"
+#include "audit/event.h"
+#include "audit/file.h"
+#include "audit/merkle.h"
+#include "audit/tree_store.h"
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace cloison::audit {
+
+struct LogOptions {
+  FileSystem* fs = nullptr;      // nullptr: FileSystem::Default()
+  const Clock* clock = nullptr;  // nullptr: SystemClock::Instance()
+  // Origin line and key name of a new log; default "cloison.local/audit/<8 random hex>".
+  std::string origin;
+  bool create_if_missing = true;
+  // Automatic checkpoints, evaluated after each commit: after this many new
+  // entries, or this long since the last checkpoint (0 disables either).
+  uint64_t checkpoint_every_entries = 100'000;
+  int64_t checkpoint_every_micros = 60'000'000;
+  // Sign a checkpoint at Open when entries are not covered by one (after a
+  // crash), and at Close. Read-side tools (proof, export) turn these off.
+  bool checkpoint_on_open = true;
+  bool checkpoint_on_close = true;
+  // Appenders wait while this many bytes are queued: it bounds a batch, and
+  // thus how much unsynced data a crash can tear.
+  size_t max_batch_bytes = 4 << 20;
+};
+
+struct RecoveryReport {
+  uint64_t entries = 0;          // entries in the log after recovery
+  uint64_t rehashed = 0;         // entries re-read to rebuild the caches
+  uint64_t torn_bytes_cut = 0;   // bytes removed from the end of entries.log
+  std::string torn_reason;       // why the first removed frame was bad
+  uint64_t torn_checkpoint_bytes_cut = 0;
+};
+
+struct SignedCheckpoint {
+  Checkpoint checkpoint;
+  std::string note;  // the full signed note text
+};
+
+class AuditLog {
+ public:
+  static StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& dir, const LogOptions& options = {});
+  // Close() if not done yet (errors are then lost: call Close to see them).
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Encodes `e` (EncodeEvent), appends it durably, returns its leaf index.
+  StatusOr<uint64_t> Append(const Event& e);
+  // Appends already-encoded bytes as one leaf (tests, benchmarks, imports of
+  // foreign logs). 0 < size <= 1 MiB.
+  StatusOr<uint64_t> AppendEncoded(std::string_view entry);
+
+  // Number of durable entries.
+  uint64_t size() const;
+  StatusOr<Hash> RootAt(uint64_t size) const;
+  StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
+  StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const;
+  StatusOr<std::string> ReadEntry(uint64_t index) const;
+  StatusOr<Hash> LeafHash(uint64_t index) const;
+
+  // Signs a checkpoint of the current tree now (or returns the latest one if
+  // it already covers every entry). Durable on return.
+  StatusOr<SignedCheckpoint> IssueCheckpoint();
+  std::vector<SignedCheckpoint> Checkpoints() const;
+  std::optional<SignedCheckpoint> LatestCheckpoint() const;
+
+  const std::string& origin() const { return origin_; }
+  std::string VerifierKey() const { return signer_->VerifierKey(); }
+  const RecoveryReport& recovery() const { return recovery_; }
+  const std::string& dir() const { return dir_; }
+
+  // Waits for in-flight appends, signs a final checkpoint (if configured),
+  // syncs the caches. Further appends fail with FailedPrecondition.
+  Status Close();
+
+ private:
+  AuditLog() = default;
+  Status Recover();
+  Status LoadCheckpoints();
+  Status CommitBatch(std::string& frames, std::vector<Hash>& leaf_hashes, std::vector<uint32_t>& frame_sizes);
+  StatusOr<SignedCheckpoint> IssueCheckpointLocked();  // commit_mu_ held
+  Status WriteState();                                 // commit_mu_ held
+
+  std::string dir_;
+  LogOptions options_;
+  FileSystem* fs_ = nullptr;
+  const Clock* clock_ = nullptr;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<NoteSigner> signer_;
+  std::string origin_;
+  std::unique_ptr<File> entries_;
+  std::unique_ptr<File> index_;
+  std::unique_ptr<File> checkpoints_file_;
+  std::unique_ptr<TreeFiles> tree_;
+  RecoveryReport recovery_;
+
+  // Group commit state, guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string queued_frames_;
+  std::vector<Hash> queued_hashes_;
+  std::vector<uint32_t> queued_sizes_;
+  uint64_t next_index_ = 0;
+  uint64_t open_batch_ = 1;       // id of the batch being queued
+  uint64_t completed_batch_ = 0;  // every batch up to this one is durable
+  bool leader_active_ = false;
+  bool closed_ = false;
+  Status sticky_;
+
+  // Held by the leader while it writes, and by checkpointing.
+  mutable std::mutex commit_mu_;
+  uint64_t entries_size_ = 0;  // bytes in entries.log (commit_mu_)
+  uint64_t last_checkpoint_size_ = 0;
+  int64_t last_checkpoint_time_ = 0;
+
+  mutable std::mutex ckpt_mu_;  // guards checkpoints_
+  std::vector<SignedCheckpoint> checkpoints_;
+};
+
+}  // namespace cloison::audit

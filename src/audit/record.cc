@@ -1,0 +1,91 @@
+#include "audit/record.h"
+
+#include <cstring>
+
+#include "audit/crc32c.h"
+#include "core/strings.h"
+
+namespace cloison::audit {
+namespace {
+void PutU32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+  p[2] = uint8_t(v >> 16);
+  p[3] = uint8_t(v >> 24);
+}
+uint32_t GetU32(const uint8_t* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (uint32_t(p[3]) << 24); }
+}  // namespace
+
+void AppendFrame(std::string& out, std::string_view payload) {
+  uint8_t h[kFrameHeaderSize];
+  PutU32(h + 4, static_cast<uint32_t>(payload.size()));
+  uint32_t crc = crc32c::Value(h + 4, 4);
+  crc = crc32c::Extend(crc, reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  PutU32(h, crc32c::Mask(crc));
+  out.append(reinterpret_cast<const char*>(h), sizeof h);
+  out.append(payload);
+}
+
+FrameReader::FrameReader(const File& file, uint64_t start, size_t buffer_size)
+    : file_(file), offset_(start), buf_(buffer_size) {}
+
+Status FrameReader::Fill(size_t need) {
+  if (end_ - pos_ >= need || eof_) return OkStatus();
+  // Move the unread tail to the front, grow if one frame is larger than the buffer.
+  std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+  end_ -= pos_;
+  pos_ = 0;
+  if (buf_.size() < need) buf_.resize(need);
+  while (end_ < buf_.size() && !eof_) {
+    size_t got = 0;
+    CLOISON_RETURN_IF_ERROR(file_.ReadAt(offset_ + end_, std::span<uint8_t>(buf_.data() + end_, buf_.size() - end_), &got));
+    if (got == 0) eof_ = true;
+    end_ += got;
+    if (end_ - pos_ >= need) break;
+  }
+  return OkStatus();
+}
+
+StatusOr<bool> FrameReader::Next(std::string_view* payload, uint64_t* frame_offset) {
+  CLOISON_RETURN_IF_ERROR(Fill(kFrameHeaderSize));
+  const size_t avail = end_ - pos_;
+  if (avail == 0) return false;
+  if (avail < kFrameHeaderSize) return Corruption(StrCat("short frame header at offset ", offset_));
+  const uint8_t* h = buf_.data() + pos_;
+  const uint32_t len = GetU32(h + 4);
+  if (len == 0 || len > kMaxPayload) return Corruption(StrCat("bad frame length at offset ", offset_));
+  const uint32_t stored = GetU32(h);
+  CLOISON_RETURN_IF_ERROR(Fill(kFrameHeaderSize + len));
+  if (end_ - pos_ < kFrameHeaderSize + len) return Corruption(StrCat("short frame at offset ", offset_));
+  const uint8_t* f = buf_.data() + pos_;
+  const uint32_t crc = crc32c::Value(f + 4, 4 + len);
+  if (crc32c::Unmask(stored) != crc) return Corruption(StrCat("frame checksum mismatch at offset ", offset_));
+  *payload = std::string_view(reinterpret_cast<const char*>(f + kFrameHeaderSize), len);
+  *frame_offset = offset_;
+  pos_ += kFrameHeaderSize + len;
+  offset_ += kFrameHeaderSize + len;
+  return true;
+}
+
+Status CheckOrWriteHeader(File& f, std::string_view magic, const std::string& path) {
+  CLOISON_ASSIGN_OR_RETURN(uint64_t size, f.Size());
+  if (size == 0) {
+    CLOISON_RETURN_IF_ERROR(f.Append(magic));
+    return f.Sync();
+  }
+  uint8_t h[kFileHeaderSize];
+  size_t got = 0;
+  CLOISON_RETURN_IF_ERROR(f.ReadAt(0, h, &got));
+  if (got < kFileHeaderSize || std::memcmp(h, magic.data(), kFileHeaderSize) != 0) {
+    // A header torn by a crash right after creation holds no entry.
+    if (got < kFileHeaderSize && std::memcmp(h, magic.data(), got) == 0) {
+      CLOISON_RETURN_IF_ERROR(f.Truncate(0));
+      CLOISON_RETURN_IF_ERROR(f.Append(magic));
+      return f.Sync();
+    }
+    return Corruption(StrCat(path, ": not a Cloison audit file (bad header)"));
+  }
+  return OkStatus();
+}
+
+}  // namespace cloison::audit

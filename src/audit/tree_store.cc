@@ -1,0 +1,96 @@
+#include "audit/tree_store.h"
+
+#include <cstdio>
+
+#include "core/strings.h"
+
+namespace cloison::audit {
+namespace {
+std::string LevelName(const std::string& dir, int level) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "/tree.%02d", level);
+  return dir + buf;
+}
+}  // namespace
+
+Status TreeFiles::OpenLevel(int level) {
+  if (files_[level]) return OkStatus();
+  CLOISON_ASSIGN_OR_RETURN(files_[level], fs_->Open(LevelName(dir_, level), /*create=*/true));
+  return OkStatus();
+}
+
+StatusOr<std::unique_ptr<TreeFiles>> TreeFiles::Open(FileSystem& fs, const std::string& dir, uint64_t trusted_size) {
+  std::unique_ptr<TreeFiles> t(new TreeFiles());
+  t->fs_ = &fs;
+  t->dir_ = dir;
+  t->pending_.resize(kMaxLevels);
+  for (int l = 0; l < kMaxLevels; ++l) {
+    const uint64_t want = trusted_size >> l;
+    if (want == 0 && !fs.Exists(LevelName(dir, l))) continue;
+    CLOISON_RETURN_IF_ERROR(t->OpenLevel(l));
+    CLOISON_ASSIGN_OR_RETURN(uint64_t have, t->files_[l]->Size());
+    if (have / 32 < want) {
+      return Corruption(StrCat(LevelName(dir, l), " holds ", have / 32, " hashes, ", want, " expected"));
+    }
+    if (have != want * 32) CLOISON_RETURN_IF_ERROR(t->files_[l]->Truncate(want * 32));
+  }
+  // Frontier: one complete subtree per set bit of the size, highest first.
+  std::vector<Hash> frontier;
+  uint64_t begin = 0;
+  for (int l = kMaxLevels - 1; l >= 0; --l) {
+    if (trusted_size & (uint64_t(1) << l)) {
+      t->size_.store(trusted_size);  // Node() bounds
+      CLOISON_ASSIGN_OR_RETURN(Hash h, t->Node(l, begin >> l));
+      frontier.push_back(h);
+      begin += uint64_t(1) << l;
+    }
+  }
+  t->size_.store(trusted_size);
+  t->builder_ = TreeBuilder([p = &t->pending_](int level, uint64_t, const Hash& h) {
+    (*p)[level].append(reinterpret_cast<const char*>(h.data()), h.size());
+  });
+  t->builder_.Reset(trusted_size, std::move(frontier));
+  return t;
+}
+
+Status TreeFiles::Append(std::span<const Hash> leaf_hashes) {
+  if (leaf_hashes.empty()) return OkStatus();
+  {
+    std::lock_guard<std::mutex> l(frontier_mu_);
+    for (const Hash& h : leaf_hashes) builder_.AppendLeafHash(h);
+  }
+  for (int l = 0; l < kMaxLevels; ++l) {
+    if (pending_[l].empty()) continue;
+    CLOISON_RETURN_IF_ERROR(OpenLevel(l));
+    Status s = files_[l]->Append(pending_[l]);
+    pending_[l].clear();
+    CLOISON_RETURN_IF_ERROR(s);
+  }
+  size_.fetch_add(leaf_hashes.size(), std::memory_order_release);
+  return OkStatus();
+}
+
+Status TreeFiles::Sync() {
+  for (auto& f : files_) {
+    if (f) CLOISON_RETURN_IF_ERROR(f->Sync());
+  }
+  return fs_->SyncDir(dir_);
+}
+
+StatusOr<Hash> TreeFiles::Node(int level, uint64_t index) const {
+  if (level < 0 || level >= kMaxLevels || !files_[level] || index >= (size() >> level)) {
+    return Internal(StrCat("tree node ", level, "/", index, " is outside the tree"));
+  }
+  Hash h;
+  size_t got = 0;
+  CLOISON_RETURN_IF_ERROR(files_[level]->ReadAt(index * 32, h, &got));
+  if (got != 32) return Corruption(StrCat("tree file level ", level, " is short"));
+  return h;
+}
+
+Hash TreeFiles::Root() const {
+  std::lock_guard<std::mutex> l(frontier_mu_);
+  return builder_.Root();
+}
+
+}  // namespace cloison::audit

@@ -1,0 +1,57 @@
+// The Merkle tree's levels on disk, so that proofs for any size cost O(log n)
+// reads (docs/audit-format.md, "Tree files"). File `tree.LL` (LL = 00..63)
+// holds the hashes of the complete level-LL subtrees in order, 32 bytes
+// each: level 00 is the leaf hashes, and node i of level L covers leaves
+// [i*2^L, (i+1)*2^L). Storage: 2 hashes per leaf (64 bytes).
+//
+// These files are a cache, rebuildable from the entries: they are synced
+// only at checkpoints (the log then records how many leaves they hold in
+// tree.state), and on open everything beyond that trusted size is cut and
+// recomputed from the entries.
+//
+// Thread-safety: one appender (the log's commit leader) at a time; Node(),
+// Root() and size() may run concurrently with Append, and see a size that
+// never covers a node not yet written.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "audit/file.h"
+#include "audit/merkle.h"
+
+namespace cloison::audit {
+
+class TreeFiles final : public NodeSource {
+ public:
+  static constexpr int kMaxLevels = 64;
+  // Opens the files in `dir`, cutting them to a tree of `trusted_size`
+  // leaves (Corruption if they hold fewer).
+  static StatusOr<std::unique_ptr<TreeFiles>> Open(FileSystem& fs, const std::string& dir, uint64_t trusted_size);
+
+  // Appends leaf hashes and every node they complete. Not durable until Sync.
+  Status Append(std::span<const Hash> leaf_hashes);
+  Status Sync();
+
+  uint64_t size() const { return size_.load(std::memory_order_acquire); }
+  StatusOr<Hash> Node(int level, uint64_t index) const override;
+  // Root of the whole current tree, from the in-memory frontier (no IO).
+  Hash Root() const;
+
+ private:
+  TreeFiles() = default;
+  FileSystem* fs_ = nullptr;
+  std::string dir_;
+  std::unique_ptr<File> files_[kMaxLevels];
+  std::atomic<uint64_t> size_{0};
+  mutable std::mutex frontier_mu_;  // guards builder_ for Root() vs Append()
+  TreeBuilder builder_;
+  std::vector<std::string> pending_;  // per level, bytes to write in Append
+  Status OpenLevel(int level);
+};
+
+}  // namespace cloison::audit
