@@ -290,7 +290,7 @@ TEST(People, AgesFitStructures) {
   const Network& net = SmallNetwork();
   auto g = Generator(net, 12);
   GeneratedPerson p;
-  int ml = 0, ag = 0, female = 0;
+  int ml = 0, ag = 0, female = 0, with_cp = 0, other_dep_cp = 0;
   for (int i = 0; i < 50'000; ++i) {
     g->Generate(static_cast<uint64_t>(i), &p);
     const Structure* s = net.structure(p.person.referent_structure);
@@ -315,10 +315,12 @@ TEST(People, AgesFitStructures) {
       ASSERT_NE(a, nullptr);
       EXPECT_EQ(a->structure, p.person.referent_structure);
     }
-    // Residence in the structure's département.
+    // Residence in the structure's département (a few communes have a
+    // neighbouring département's postcode, as La Poste assigns them).
     const std::string& cp = p.person.fields[Field("code_postal")];
     if (!cp.empty() && s->departement.size() == 2 && s->departement[0] != '2') {
-      EXPECT_EQ(cp.substr(0, 2), s->departement) << cp;
+      ++with_cp;
+      other_dep_cp += cp.substr(0, 2) != s->departement;
     }
     // Prénom agrees with sexe.
     const auto& names = p.person.fields[Field("sexe")] == "F" ? ReferenceData::Get().female_first_names()
@@ -332,6 +334,7 @@ TEST(People, AgesFitStructures) {
   EXPECT_LT(ml, 50'000 * 32 / 100);
   EXPECT_GT(ag, 0);
   EXPECT_NEAR(female, 25'000, 1'000);
+  EXPECT_LT(other_dep_cp, with_cp / 100);
 }
 
 TEST(People, AllValuesValidPerCatalog) {
