@@ -1,4 +1,5 @@
 // cloison: one executable, subcommands per concern. See README.md.
+#include "cli/account_cmd.h"
 #include "cli/common.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cloison::cli::AddRecordsCommands(app, ctx);
   cloison::cli::AddGenerateCommands(app, ctx);
+  cloison::cli::AddAccountCommands(app, ctx);
   cloison::cli::AddAuditCommands(app, ctx);
   try {
     app.parse(argc, argv);

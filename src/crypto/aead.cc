@@ -1,10 +1,50 @@
 #include "crypto/aead.h"
 
+#include <pthread.h>
 #include <sodium.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
 
 #include "crypto/secure_random.h"
 
 namespace cloison::crypto {
+
+namespace {
+
+// Nonces come from the OS CSPRNG, but one getrandom() call per encrypted
+// value cost 15-18% of a bulk load. Each thread draws 4 KiB at a time and hands
+// out 24-byte slices. A forked child must never reuse its parent's buffered
+// bytes (the same nonce under the same key breaks XChaCha20-Poly1305), so a
+// fork bumps a generation counter that invalidates every buffer.
+std::atomic<uint64_t> g_fork_generation{0};
+void OnFork() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+void FillNonce(uint8_t* out) {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, &OnFork); });
+  struct Pool {
+    uint8_t bytes[4096 - 4096 % XChaCha20Poly1305::kNonceSize];
+    size_t pos = sizeof bytes;
+    uint64_t generation = 0;
+    ~Pool() { sodium_memzero(bytes, sizeof bytes); }
+  };
+  thread_local Pool pool;
+  const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+  if (pool.pos + XChaCha20Poly1305::kNonceSize > sizeof pool.bytes || pool.generation != gen) {
+    randombytes_buf(pool.bytes, sizeof pool.bytes);
+    pool.pos = 0;
+    pool.generation = gen;
+  }
+  std::memcpy(out, pool.bytes + pool.pos, XChaCha20Poly1305::kNonceSize);
+  // Wipe what was handed out: a nonce is not secret, but the pool's later
+  // bytes must not be recoverable from the earlier ones either way.
+  sodium_memzero(pool.bytes + pool.pos, XChaCha20Poly1305::kNonceSize);
+  pool.pos += XChaCha20Poly1305::kNonceSize;
+}
+
+}  // namespace
 
 StatusOr<std::unique_ptr<XChaCha20Poly1305>> XChaCha20Poly1305::Create(const SecretBytes& key) {
   if (key.size() != kKeySize) return InvalidArgument("XChaCha20-Poly1305 key must be 32 bytes");
@@ -17,7 +57,7 @@ void XChaCha20Poly1305::EncryptTo(std::span<const uint8_t> pt, std::span<const u
   const size_t start = out.size();
   out.resize(start + kNonceSize + pt.size() + kTagSize);
   uint8_t* nonce = out.data() + start;
-  randombytes_buf(nonce, kNonceSize);
+  FillNonce(nonce);
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kNonceSize, &clen, pt.data(), pt.size(), ad.data(),
                                              ad.size(), nullptr, nonce, key_.data());

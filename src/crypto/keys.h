@@ -4,6 +4,9 @@
 //   │           in the database, never logged)
 //   ├─ KEK   = KDF(master, 1, "cloiskek"): wraps data-encryption keys
 //   ├─ BIX   = KDF(master, 2, "cloisbix"): keys the blind indexes
+//   ├─ IAM   = KDF(master, 3, "cloisiam"): encrypts TOTP secrets (src/iam)
+//   ├─ TOK   = KDF(master, 4, "cloistok"): keys the hashes of API keys, session
+//   │          tokens and login-attempt keys (src/iam)
 //   └─ (audit signing keys are separate files, see src/audit)
 //
 //   data-encryption keys (DEKs): random 32-byte keys with a numeric key id,

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
 
 #include "crypto/keys.h"
 #include "crypto/secure_random.h"
@@ -63,6 +68,46 @@ TEST(XChaCha20Poly1305Test, RoundTripAndTamperDetection) {
 
 TEST(XChaCha20Poly1305Test, RejectsWrongKeySize) {
   EXPECT_FALSE(XChaCha20Poly1305::Create(SecretBytes(16)).ok());
+}
+
+}  // namespace
+}  // namespace cloison::crypto
+
+namespace cloison::crypto {
+namespace {
+
+// Nonces are drawn from a per-thread pool; they must never repeat, within a
+// thread, across threads, or between a parent and a forked child.
+TEST(XChaCha20Poly1305Test, NoncesNeverRepeat) {
+  SecretBytes key(32);
+  auto aead = *XChaCha20Poly1305::Create(key);
+  std::set<std::string> seen;
+  auto nonce_of = [](const std::vector<uint8_t>& ct) { return std::string(ct.begin(), ct.begin() + 24); };
+  for (int i = 0; i < 5000; ++i) EXPECT_TRUE(seen.insert(nonce_of(aead->Encrypt(AsBytes("x"), {}))).second);
+  std::vector<std::string> other;
+  std::thread t([&] {
+    for (int i = 0; i < 1000; ++i) other.push_back(nonce_of(aead->Encrypt(AsBytes("x"), {})));
+  });
+  t.join();
+  for (auto& n : other) EXPECT_TRUE(seen.insert(n).second);
+
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto n = nonce_of(aead->Encrypt(AsBytes("x"), {}));
+    ssize_t w = ::write(fds[1], n.data(), n.size());
+    ::_exit(w == 24 ? 0 : 1);
+  }
+  std::string child(24, '\0');
+  ASSERT_EQ(::read(fds[0], child.data(), 24), 24);
+  ::waitpid(pid, nullptr, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  const std::string parent_next = nonce_of(aead->Encrypt(AsBytes("x"), {}));
+  EXPECT_NE(child, parent_next);
+  EXPECT_TRUE(seen.insert(child).second);
 }
 
 }  // namespace
