@@ -199,7 +199,7 @@ class Builder {
         const int64_t planned = std::llround(static_cast<double>(ag_people) * static_cast<double>(pop[i]) /
                                              static_cast<double>(ag_pop) / static_cast<double>(agencies[i]));
         AddStructure(StructureKind::kAgency, dr, StrCat("FT-AG-", d.code, "-", Padded(k + 1, 3)),
-                     UniqueName(StrCat("Agence France Travail ", PlaceName(TownOf(d))), ""), d.code,
+                     UniqueName(StrCat("Agence France Travail ", PlaceName(TownOf(d)))), d.code,
                      std::max<int64_t>(1, planned));
       }
       for (int64_t k = 0; k < mls[i]; ++k) {
@@ -207,7 +207,7 @@ class Builder {
                                              static_cast<double>(ml_pop) / static_cast<double>(mls[i]));
         const Commune& town = TownOf(d);
         AddStructure(StructureKind::kMissionLocale, dr, StrCat("ML-", d.code, "-", Padded(k + 1, 3)),
-                     UniqueName(StrCat("Mission locale ", DeName(PlaceName(town))), ""), d.code,
+                     UniqueName(StrCat("Mission locale ", DeName(PlaceName(town)))), d.code,
                      std::max<int64_t>(1, planned));
       }
       for (int64_t k = 0; k < ofs[i]; ++k) {
@@ -276,7 +276,7 @@ class Builder {
     return ref_.communes()[top[WeightedIndex(w).Sample(rng_)]];
   }
 
-  std::string UniqueName(std::string base, std::string_view) {
+  std::string UniqueName(std::string base) {
     static constexpr const char* kSuffixes[] = {" Centre", " Nord", " Sud", " Est", " Ouest"};
     int& n = name_count_[base];
     ++n;

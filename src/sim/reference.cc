@@ -15,10 +15,25 @@ WeightedIndex::WeightedIndex(const std::vector<uint64_t>& weights) {
   cum_.reserve(weights.size());
   uint64_t sum = 0;
   for (uint64_t w : weights) cum_.push_back(sum += w);
+  if (cum_.size() < 64 || sum == 0) return;
+  while ((sum >> shift_) > 2 * cum_.size()) ++shift_;
+  const uint64_t buckets = (sum >> shift_) + 1;
+  guide_.resize(buckets + 1);
+  size_t k = 0;
+  for (uint64_t b = 0; b < buckets; ++b) {
+    while (k < cum_.size() && cum_[k] <= (b << shift_)) ++k;
+    guide_[b] = static_cast<uint32_t>(k);
+  }
+  guide_[buckets] = static_cast<uint32_t>(cum_.size() - 1);
 }
 
 size_t WeightedIndex::Find(uint64_t point) const {
-  return static_cast<size_t>(std::upper_bound(cum_.begin(), cum_.end(), point) - cum_.begin());
+  if (guide_.empty())
+    return static_cast<size_t>(std::upper_bound(cum_.begin(), cum_.end(), point) - cum_.begin());
+  const uint64_t b = point >> shift_;
+  const auto first = cum_.begin() + guide_[b];
+  const auto last = cum_.begin() + std::min<size_t>(guide_[b + 1] + size_t{1}, cum_.size());
+  return static_cast<size_t>(std::upper_bound(first, last, point) - cum_.begin());
 }
 
 size_t WeightedIndex::Sample(Random& rng) const { return Find(FastUniform(rng, total())); }

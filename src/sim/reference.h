@@ -85,6 +85,10 @@ class WeightedIndex {
 
  private:
   std::vector<uint64_t> cum_;  // cum_[i] = sum of weights[0..i]
+  // Guide table: guide_[b] = Find(b << shift_), so Find only searches
+  // between two neighbouring guides (big tables miss the cache otherwise).
+  std::vector<uint32_t> guide_;
+  int shift_ = 0;
 };
 
 class ReferenceData {

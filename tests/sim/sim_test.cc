@@ -12,6 +12,7 @@
 
 #include "core/field_catalog.h"
 #include "core/identifiers.h"
+#include "core/random.h"
 #include "sim/network.h"
 #include "sim/people.h"
 #include "sim/reference.h"
@@ -93,6 +94,23 @@ TEST(ReferenceData, Loads) {
     }
   }
   EXPECT_EQ(in_network, 101u);  // 96 metropolitan + 5 DROM
+}
+
+TEST(ReferenceData, WeightedIndexFindMatchesBinarySearch) {
+  std::vector<uint64_t> w;
+  DeterministicRandom rng(3);
+  for (int i = 0; i < 5000; ++i) w.push_back(rng.Uniform(4) == 0 ? 0 : rng.Uniform(100000));
+  WeightedIndex idx(w);
+  std::vector<uint64_t> cum;
+  uint64_t sum = 0;
+  for (uint64_t x : w) cum.push_back(sum += x);
+  for (int k = 0; k < 200000; ++k) {
+    const uint64_t point = k < 100 ? sum - 1 - static_cast<uint64_t>(k) : rng.Uniform(sum);
+    const size_t expected = static_cast<size_t>(std::upper_bound(cum.begin(), cum.end(), point) - cum.begin());
+    ASSERT_EQ(idx.Find(point), expected) << point;
+    ASSERT_GT(w[expected], 0u);
+  }
+  for (size_t i = 0; i < cum.size(); ++i) ASSERT_EQ(idx.Find(cum[i] - (w[i] ? 1 : 0)), std::upper_bound(cum.begin(), cum.end(), cum[i] - (w[i] ? 1 : 0)) - cum.begin());
 }
 
 TEST(ReferenceData, AsciiFold) {
