@@ -1,6 +1,7 @@
 // cloison: one executable, subcommands per concern. See README.md.
 #include "cli/account_cmd.h"
 #include "cli/common.h"
+#include "cli/policy_cmd.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Cloison: compartmented personal records with an audited, guarded read path"};
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cloison::cli::AddRecordsCommands(app, ctx);
   cloison::cli::AddGenerateCommands(app, ctx);
+  cloison::cli::AddPolicyCommands(app, ctx);
   cloison::cli::AddAccountCommands(app, ctx);
   cloison::cli::AddAuditCommands(app, ctx);
   try {
