@@ -42,7 +42,7 @@ TEST(VerifyTamperTest, EveryTamperingIsDetected) {
   int detected = 0;
   for (int round = 0; round < 40; ++round) {
     fs::remove_all(dir);
-    const int n = 2 + static_cast<int>(rnd.Uniform(round < 30 ? 40 : 600));
+    const int n = 2 + static_cast<int>(rnd.Uniform(round < 30 ? 40 : 200));
     {
       LogOptions o;
       o.clock = &clock;
