@@ -13,6 +13,7 @@ namespace cloison::cli {
 
 struct Context {
   std::string data_dir = "./cloison-data";
+  std::string program = "cloison";  // how the user invoked us, for "try next" hints
   std::ostream* out = &std::cout;
   std::ostream* err = &std::cerr;
   int exit_code = 0;

@@ -279,13 +279,28 @@ void RunDemo(Context& ctx, GenerateArgs args) {
                << Mask(f("ft_id"), 3) << ", " << Mask(f("email"), 3) << ", " << f("statut") << "\n";
     }
   }
-  const std::string d = ctx.data_dir == "./cloison-data" ? "" : " --data " + ctx.data_dir;
+  const std::string c = ctx.program + (ctx.data_dir == "./cloison-data" ? "" : " --data " + ctx.data_dir);
+  // A real reader and person for the policy example: person 1 and its referent counsellor.
+  std::string counsellor;
+  if (stats->persons > 0) {
+    store::FieldMask none{std::vector<bool>(cat.size(), false)};  // relations only, nothing decrypted
+    auto p = (*st)->GetPerson(PersonId(1), none);
+    auto agents = (*st)->ListAgents();
+    if (p.ok() && p->referent_counsellor && agents.ok())
+      for (const auto& a : *agents)
+        if (a.id == *p->referent_counsellor) counsellor = a.username;
+  }
   *ctx.out << "\nTry next\n"
-           << "  cloison" << d << " stats\n"
-           << "  cloison" << d << " import " << ctx.path("export") << "/people.csv     # idempotent: updates, never duplicates\n"
-           << "  cloison" << d << " keys rotate                                 # new data key, re-encrypt in batches\n"
+           << "  " << c << " stats\n";
+  if (!counsellor.empty())
+    *ctx.out << "  " << c << " policy explain --account " << counsellor
+             << " --person 1 --purpose accompaniment   # why this counsellor may read person 1, and which fields\n"
+             << "  " << c << " policy explain --account " << counsellor
+             << " --person 2 --purpose accompaniment   # another structure's person: denied, with the reason\n";
+  *ctx.out << "  " << c << " import " << ctx.path("export") << "/people.csv   # idempotent: updates, never duplicates\n"
+           << "  " << c << " keys rotate                       # new data key, re-encrypt in batches\n"
            << "  sqlite3 " << ctx.db_path() << " 'select hex(f_nir) from persons limit 1'   # ciphertext only\n"
-           << "  cloison" << d << " audit --help\n";
+           << "  " << c << " audit --help\n";
 }
 
 void AddGenerateOptions(CLI::App* cmd, GenerateArgs& args) {

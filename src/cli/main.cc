@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // --data may also follow the subcommand
   cloison::cli::Context ctx;
+  if (argc > 0 && argv[0] && std::string_view(argv[0]).find('/') != std::string_view::npos) ctx.program = argv[0];
   app.add_option("--data", ctx.data_dir, "Data directory (store, keys, audit log)")
       ->capture_default_str();
   cloison::cli::AddRecordsCommands(app, ctx);
