@@ -99,7 +99,9 @@ TEST(VerifyTamperTest, EveryTamperingIsDetected) {
     // uncovered (`cloison audit verify --strict` fails on it).
     const bool caught = !rep->ok() || rep->uncovered_entries > 0;
     EXPECT_TRUE(caught) << "round " << round << " kind " << kind << " n " << n;
-    if (kind == 5) EXPECT_EQ(rep->uncovered_entries, 1u);
+    if (kind == 5) {
+      EXPECT_EQ(rep->uncovered_entries, 1u);
+    }
     // A log that lost synced bytes refuses to open (and so to sign anything).
     if (kind == 2 || kind == 6) {
       LogOptions o;

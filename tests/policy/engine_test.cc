@@ -417,7 +417,9 @@ TEST_F(EngineTest, ConcurrentDecisionsWhileTheIndexChanges) {
       while (!stop.load()) {
         const Decision d = engine_.Decide(of12, PersonId(102), enrol, D("2025-10-15"));
         // Either state of the orientation is fine; a torn one would release the wrong fields.
-        if (d.allowed) EXPECT_EQ(d.fields, Fields({"nom", "prenom", "date_naissance", "ft_id", "email", "telephone"}));
+        if (d.allowed) {
+          EXPECT_EQ(d.fields, Fields({"nom", "prenom", "date_naissance", "ft_id", "email", "telephone"}));
+        }
         decisions.fetch_add(1);
       }
     });
@@ -429,6 +431,56 @@ TEST_F(EngineTest, ConcurrentDecisionsWhileTheIndexChanges) {
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_GT(decisions.load(), 0);
+}
+
+
+// --- Probation: only the `referent` relation (docs/policy.md). -------------------
+
+class ProbationTest : public EngineTest {};
+
+TEST_F(ProbationTest, CounsellorOnProbationReadsOnlyItsOwnCaseload) {
+  Principal c = Human(kCounsellorMl3, kMl3, {Role::kCounsellor});
+  // Out of probation: 103 is reachable structure-wide (also followed by ML-67-003).
+  ASSERT_TRUE(Decide(c, 103, "accompaniment").allowed);
+  c.probation = true;
+  // Its own referent people stay readable, through the referent rule.
+  Decision d = Decide(c, 101, "accompaniment");
+  ASSERT_TRUE(d.allowed) << engine_.Reason(d);
+  EXPECT_EQ(policy_.rules()[d.rule].id, "counsellor-referent-accompaniment");
+  EXPECT_EQ(d.relation, Relation::kReferent);
+  EXPECT_TRUE(Decide(c, 104, "accompaniment").allowed);  // referent, followed elsewhere
+  // Structure-wide (followed) is closed: 103 is followed by ML-67-003 but not its case.
+  d = Decide(c, 103, "accompaniment");
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.deny, DenyReason::kNoRelation);
+  EXPECT_EQ(d.relation, Relation::kReferent);
+  // A purpose with only `followed` rules: nothing at all, reported as probation.
+  d = Decide(c, 101, "training_orientation");
+  EXPECT_EQ(d.deny, DenyReason::kProbation);
+  EXPECT_NE(engine_.Reason(d).find("referent counsellor"), std::string::npos) << engine_.Reason(d);
+  EXPECT_EQ(Decide(c, 101, "statistics").deny, DenyReason::kProbation);
+}
+
+TEST_F(ProbationTest, PartnerAndTechnicalOnProbationReadNothingThroughOrientations) {
+  Principal of12 = Human(kPartnerOf12, kOf12, {Role::kPartnerUser});
+  ASSERT_TRUE(Decide(of12, 102, "training_enrolment").allowed);
+  of12.probation = true;
+  EXPECT_EQ(Decide(of12, 102, "training_enrolment").deny, DenyReason::kProbation);
+  EXPECT_EQ(Decide(of12, 105, "training_orientation").deny, DenyReason::kProbation);
+  Principal tech = Technical(kTechOf12, kOf12, {"enrolment_sync"});
+  ASSERT_TRUE(Decide(tech, 102, "enrolment_sync").allowed);
+  tech.probation = true;  // iam never sets it for technical accounts; the engine still honours it
+  EXPECT_EQ(Decide(tech, 102, "enrolment_sync").deny, DenyReason::kProbation);
+}
+
+TEST_F(ProbationTest, DenialOrderIsUnchangedForRolesThatCannotRead) {
+  Principal am = Human(kAccessManagerMl3, kMl3, {Role::kAccessManager});
+  am.probation = true;
+  EXPECT_EQ(Decide(am, 101, "accompaniment").deny, DenyReason::kRoleCannotRead);
+  Principal dr = Human(kCounsellorDr, kDr, {Role::kCounsellor});
+  dr.probation = true;
+  // The structure kind fails before probation is considered.
+  EXPECT_EQ(Decide(dr, 101, "training_orientation").deny, DenyReason::kStructureKind);
 }
 
 }  // namespace
