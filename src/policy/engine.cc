@@ -73,7 +73,8 @@ Decision Engine::Decide(const Principal& who, PersonId person, PurposeId purpose
   const uint32_t ps = index_.StructIndex(who.structure);
   const RI::PersonSlot* slot = index_.Slot(person);
   bool any_rule_for_role = false;  // a rule names the principal's role/kind
-  bool any_rule = false;           // ... and its structure kind fits
+  bool any_rule = false;           // ... and its structure kind fits (and probation allows it)
+  bool probation_skipped = false;  // a rule fitted but probation restricts to `referent`
   int best = 0;                    // specificity of the best relation failure
   int32_t matched = -1;
 
@@ -89,6 +90,14 @@ Decision Engine::Decide(const Principal& who, PersonId person, PurposeId purpose
         (ps == RI::kNone ||
          !(rule.structure_kinds & (1u << static_cast<unsigned>(index_.structs_[ps].kind)))))
       continue;
+    // Probation: an account not yet trusted reads only the people explicitly
+    // assigned to it as referent counsellor, never structure-wide, through
+    // orientations or break-glass (so an account created alone reaches
+    // nobody until someone assigns it people; docs/policy.md).
+    if (who.probation && rule.relation != Relation::kReferent) {
+      probation_skipped = true;
+      continue;
+    }
     if (!any_rule) {
       any_rule = true;
       d.rule = ri;
@@ -190,7 +199,7 @@ Decision Engine::Decide(const Principal& who, PersonId person, PurposeId purpose
       for (Role r : who.roles) can_read |= policy_.role(r).read_people;
       return deny(can_read ? DenyReason::kNoRuleForRole : DenyReason::kRoleCannotRead);
     }
-    if (!any_rule) return deny(DenyReason::kStructureKind);
+    if (!any_rule) return deny(probation_skipped ? DenyReason::kProbation : DenyReason::kStructureKind);
     if (!slot) return deny(DenyReason::kUnknownPerson);
     switch (best) {
       case 3: return deny(DenyReason::kOrientationExpired);
@@ -264,7 +273,9 @@ std::string Engine::DenialText(const Decision& d) const {
     case DenyReason::kNone: return "not denied";
     case DenyReason::kUnknownPurpose: return StrCat("unknown purpose ", purpose);
     case DenyReason::kProbation:
-      return StrCat("purpose ", purpose, " is not allowed to an account on probation");
+      return StrCat("purpose ", purpose,
+                    " is not allowed to an account on probation (on probation an account reads only the people "
+                    "it is the referent counsellor of)");
     case DenyReason::kRoleCannotRead:
       return "none of the account's roles may read people's files (read_people = false)";
     case DenyReason::kNoRuleForRole:

@@ -51,7 +51,7 @@ struct RevealRequest {
 enum class DenyReason : uint8_t {
   kNone,
   kUnknownPurpose,            // purpose id not in the policy
-  kProbation,                 // purpose refused to accounts on probation
+  kProbation,                 // purpose refused to accounts on probation, or no `referent` rule for it (probation reads only through `referent`)
   kRoleCannotRead,            // none of the account's roles may read people (access manager, auditor)
   kNoRuleForRole,             // roles may read, but no rule for them and this purpose
   kTechnicalNoIntegration,    // technical account without an integration rule for this purpose

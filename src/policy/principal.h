@@ -35,8 +35,12 @@ struct Principal {
   // [purpose.X] with integration = true) this account was granted. A technical
   // account with none reads nothing.
   std::vector<std::string> integration_purposes;
-  // A newly created or recently reactivated account, not yet trusted: no
-  // reveal (NIR) and no purpose marked allowed_on_probation = false.
+  // A newly created or recently reactivated account, not yet trusted: it
+  // reads only through rules whose relation is `referent` (the people
+  // explicitly assigned to it as referent counsellor), never structure-wide
+  // (`followed`), through orientations or break-glass; no reveal (NIR); no
+  // purpose marked allowed_on_probation = false. So an account created alone
+  // by an access manager reaches nobody until a counsellor assigns it people.
   bool probation = false;
 
   bool HasRole(Role r) const {
