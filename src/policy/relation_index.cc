@@ -267,6 +267,64 @@ size_t RelationIndex::MemoryBytes() const {
   return n;
 }
 
+void RelationIndex::ForEachStructure(const std::function<void(const StructureInfo&)>& fn) const {
+  std::shared_lock lock(mu_);
+  for (size_t v = 0; v < struct_dense_.size(); ++v) {
+    const uint32_t i = struct_dense_[v];
+    if (i == kNone) continue;
+    const StructNode& n = structs_[i];
+    StructureInfo info;
+    info.id = StructureId(n.id);
+    if (n.parent != kNone) info.parent = StructureId(structs_[n.parent].id);
+    info.kind = n.kind;
+    info.code = struct_codes_[i];
+    fn(info);
+  }
+}
+
+void RelationIndex::ForEachPerson(const std::function<void(PersonId, StructureId, AccountId,
+                                                           std::span<const StructureId>)>& fn) const {
+  std::shared_lock lock(mu_);
+  std::vector<StructureId> others;
+  for (size_t v = 1; v < persons_.size(); ++v) {
+    const PersonSlot& s = persons_[v];
+    if (s.referent == kNone && s.first_link == kNone) continue;
+    others.clear();
+    for (uint32_t li = s.first_link; li != kNone; li = links_[li].next)
+      if (links_[li].kind == LinkKind::kStructure) others.push_back(StructureId(structs_[links_[li].target].id));
+    fn(PersonId(static_cast<int64_t>(v)),
+       s.referent == kNone ? StructureId() : StructureId(structs_[s.referent].id),
+       s.counsellor == 0 ? AccountId() : AccountId(static_cast<int64_t>(s.counsellor)), others);
+  }
+}
+
+void RelationIndex::ForEachOrientation(const std::function<void(const OrientationInfo&)>& fn) const {
+  std::shared_lock lock(mu_);
+  for (size_t v = 1; v < persons_.size(); ++v) {
+    for (uint32_t li = persons_[v].first_link; li != kNone; li = links_[li].next) {
+      const Link& l = links_[li];
+      if (l.kind != LinkKind::kOrientation) continue;
+      const SessionNode& sn = sessions_[l.target];
+      OrientationInfo o;
+      o.id = OrientationId(static_cast<int64_t>(l.orientation));
+      o.person = PersonId(static_cast<int64_t>(v));
+      o.session = TrainingSessionId(sn.id);
+      o.organisation = StructureId(structs_[sn.organisation].id);
+      o.status = static_cast<OrientationStatus>(l.status);
+      o.proposed_days = l.from_days;
+      o.session_end_days = sn.end_days;
+      fn(o);
+    }
+  }
+}
+
+int64_t RelationIndex::max_person_id() const {
+  std::shared_lock lock(mu_);
+  for (size_t v = persons_.size(); v-- > 1;)
+    if (persons_[v].referent != kNone || persons_[v].first_link != kNone) return static_cast<int64_t>(v);
+  return 0;
+}
+
 std::string RelationIndex::StructureCode(StructureId id) const {
   std::shared_lock lock(mu_);
   const uint32_t i = StructIndex(id);

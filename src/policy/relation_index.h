@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -82,6 +83,38 @@ class RelationIndex {
   size_t structure_count() const;
   // Approximate heap bytes held.
   size_t MemoryBytes() const;
+  // --- Whole-population walks, for analyses over everybody at once (the
+  // exposure report, src/exposure) rather than one decision at a time. Each
+  // walk holds the shared lock from start to end: updates wait until it
+  // returns, so `fn` should be quick and must not call back into this index
+  // (a writer queued in between would deadlock it). Order: by id.
+  struct StructureInfo {
+    StructureId id;
+    std::optional<StructureId> parent;
+    StructureKind kind = StructureKind::kAgency;
+    std::string_view code;  // valid during the call only
+  };
+  void ForEachStructure(const std::function<void(const StructureInfo&)>& fn) const;
+  // Every person known to the index: the referent structure (invalid id for
+  // a person known only through orientations), the referent counsellor
+  // (invalid id = none) and the further follow-up structures (valid during
+  // the call only; never contains the referent structure).
+  void ForEachPerson(const std::function<void(PersonId person, StructureId referent, AccountId counsellor,
+                                              std::span<const StructureId> other_structures)>& fn) const;
+  struct OrientationInfo {
+    OrientationId id;
+    PersonId person;
+    TrainingSessionId session;
+    StructureId organisation;  // the session's formation's training organisation
+    OrientationStatus status = OrientationStatus::kProposed;
+    int32_t proposed_days = 0;     // proposed_on, days since 1970-01-01
+    int32_t session_end_days = 0;  // the session's end, days since 1970-01-01
+  };
+  void ForEachOrientation(const std::function<void(const OrientationInfo&)>& fn) const;
+  // The largest person id known (0 if none): dense per-person arrays fit in
+  // max_person_id() + 1 slots.
+  int64_t max_person_id() const;
+
   // "ML-67-003", or "#<id>" if not indexed.
   std::string StructureCode(StructureId id) const;
   std::string SessionCode(TrainingSessionId id) const;
