@@ -1,6 +1,7 @@
 // cloison: one executable, subcommands per concern. See README.md.
 #include "cli/account_cmd.h"
 #include "cli/common.h"
+#include "cli/exposure_cmd.h"
 #include "cli/policy_cmd.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   cloison::cli::AddRecordsCommands(app, ctx);
   cloison::cli::AddGenerateCommands(app, ctx);
   cloison::cli::AddPolicyCommands(app, ctx);
+  cloison::cli::AddExposureCommands(app, ctx);
   cloison::cli::AddAccountCommands(app, ctx);
   cloison::cli::AddAuditCommands(app, ctx);
   try {

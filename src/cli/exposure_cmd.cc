@@ -1,0 +1,233 @@
+// cloison exposure
+#include "cli/exposure_cmd.h"
+
+#include <ctime>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/common.h"
+#include "core/clock.h"
+#include "core/strings.h"
+#include "exposure/exposure.h"
+#include "iam/repository.h"
+#include "policy/policy.h"
+#include "policy/relation_index.h"
+
+namespace cloison::cli {
+
+namespace {
+
+struct ExposureArgs {
+  bool json = false;
+  int64_t top = -1;
+  std::string account;
+  std::string date;
+  std::string policy_file;
+};
+
+Date LocalToday() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+}
+
+std::string Roles(const exposure::AccountExposure& e, const std::map<int64_t, std::string>& purposes) {
+  if (e.kind == iam::AccountKind::kTechnical) {
+    auto it = purposes.find(e.account.value());
+    return it == purposes.end() || it->second.empty() ? "-" : StrCat("purpose ", it->second);
+  }
+  std::string out;
+  for (Role r : e.roles) out += (out.empty() ? "" : ",") + std::string(RoleName(r));
+  return out.empty() ? "-" : out;
+}
+
+std::string KindCell(const exposure::AccountExposure& e) {
+  std::string k(iam::AccountKindName(e.kind));
+  if (e.status != iam::AccountStatus::kActive) k += StrCat(" (", iam::AccountStatusName(e.status), ")");
+  else if (!e.can_authenticate) k += " (expired)";
+  if (e.probation) k += " (probation)";
+  if (e.directory_only) k += " (store only)";
+  return k;
+}
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+nlohmann::json ToJson(const exposure::AccountExposure& e, int64_t rank, const std::map<int64_t, std::string>& purposes) {
+  nlohmann::json j;
+  j["rank"] = rank;
+  j["account"] = e.username;
+  j["account_id"] = e.account.value();
+  j["kind"] = std::string(iam::AccountKindName(e.kind));
+  j["status"] = std::string(iam::AccountStatusName(e.status));
+  j["can_authenticate"] = e.can_authenticate;
+  j["probation"] = e.probation;
+  j["source"] = e.directory_only ? "store" : "iam";
+  j["structure"] = e.structure_code;
+  nlohmann::json roles = nlohmann::json::array();
+  for (Role r : e.roles) roles.push_back(std::string(RoleName(r)));
+  j["roles"] = roles;
+  auto p = purposes.find(e.account.value());
+  j["purpose"] = (e.kind == iam::AccountKind::kTechnical && p != purposes.end()) ? nlohmann::json(p->second)
+                                                                                  : nlohmann::json(nullptr);
+  j["direct_people"] = e.direct_people;
+  j["categories"] = e.categories;
+  j["second_approver_people"] = e.second_approver_people;
+  j["indirect_alone_people"] = e.indirect_alone_people;
+  j["indirect_alone_after_probation_people"] = e.indirect_alone_after_probation_people;
+  j["with_one_approver_people"] = e.with_one_approver_people;
+  j["with_one_approver"] = e.with_one_approver.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.with_one_approver);
+  j["used_people"] = e.used_people ? nlohmann::json(*e.used_people) : nlohmann::json(nullptr);
+  j["narrowing_people"] = e.narrowing_people;
+  j["narrowing"] = e.narrowing;
+  j["blast_radius"] = e.blast_radius;
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& r : e.rules)
+    rules.push_back({{"rule", r.rule},
+                     {"purpose", r.purpose},
+                     {"relation", std::string(policy::RelationName(r.relation))},
+                     {"people", r.people},
+                     {"second_approver", r.second_approver}});
+  j["rules"] = rules;
+  nlohmann::json paths = nlohmann::json::array();
+  for (const auto& x : e.paths)
+    paths.push_back({{"kind", std::string(exposure::PathKindName(x.kind))},
+                     {"what", x.what},
+                     {"alone", x.alone},
+                     {"needs", x.needs.empty() ? nlohmann::json(nullptr) : nlohmann::json(x.needs)},
+                     {"people", x.people},
+                     {"people_after_probation", x.people_after_probation}});
+  j["paths"] = paths;
+  return j;
+}
+
+void PrintTable(std::ostream& out, const std::vector<std::pair<int64_t, const exposure::AccountExposure*>>& rows,
+                const std::map<int64_t, std::string>& purposes) {
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back({"rank", "account", "kind", "structure", "roles", "direct people", "categories", "indirect alone",
+                   "with one approver", "used", "narrowing"});
+  for (const auto& [rank, e] : rows) {
+    std::string direct = Thousands(e->direct_people);
+    if (e->second_approver_people > 0) direct += StrCat(" (+", Thousands(e->second_approver_people), " bg)");
+    std::string alone = Thousands(e->indirect_alone_people);
+    if (e->indirect_alone_after_probation_people > 0)
+      alone += StrCat(" (", Thousands(e->indirect_alone_after_probation_people), " after probation)");
+    std::string approver = Thousands(e->with_one_approver_people);
+    if (!e->with_one_approver.empty()) approver += StrCat(" via ", e->with_one_approver);
+    std::vector<std::string> cats;
+    for (const auto& c : e->categories) cats.push_back(c == "nir (reveal-only)" ? "nir(reveal)" : c);
+    cells.push_back({std::to_string(rank), e->username, KindCell(*e), e->structure_code, Roles(*e, purposes), direct,
+                     cats.empty() ? "-" : Join(cats, ","), alone, approver,
+                     e->used_people ? Thousands(*e->used_people) : "unknown (no audit data)", e->narrowing});
+  }
+  std::vector<size_t> width(cells[0].size(), 0);
+  for (const auto& row : cells)
+    for (size_t i = 0; i + 1 < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  for (const auto& row : cells) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+Status Run(Context& ctx, const ExposureArgs& a) {
+  std::unique_ptr<policy::Policy> loaded;
+  const policy::Policy* pol = &policy::Policy::Default();
+  if (!a.policy_file.empty()) {
+    CLOISON_ASSIGN_OR_RETURN(policy::Policy p, policy::Policy::LoadFile(a.policy_file));
+    loaded = std::make_unique<policy::Policy>(std::move(p));
+    pol = loaded.get();
+  }
+  Date today = LocalToday();
+  if (!a.date.empty()) {
+    auto d = Date::Parse(a.date);
+    if (!d) return InvalidArgument(StrCat("--date '", a.date, "' is not YYYY-MM-DD"));
+    today = *d;
+  }
+  CLOISON_ASSIGN_OR_RETURN(auto store, OpenStore(ctx));
+  CLOISON_ASSIGN_OR_RETURN(auto index, policy::RelationIndex::Build(*store));
+  CLOISON_ASSIGN_OR_RETURN(std::vector<Agent> agents, store->ListAgents());
+  CLOISON_ASSIGN_OR_RETURN(auto repo, iam::OpenSqliteAccountRepository(ctx.db_path()));
+  CLOISON_ASSIGN_OR_RETURN(std::vector<iam::Account> accounts, repo->ListAccounts());
+
+  // iam is authoritative; store agents without an iam account yet are what
+  // `account import-agents` would make of them: active, no probation.
+  std::vector<exposure::AccountInput> in;
+  std::map<int64_t, std::string> purposes;
+  std::map<int64_t, bool> known;
+  for (auto& acc : accounts) {
+    known[acc.id.value()] = true;
+    if (acc.kind == iam::AccountKind::kTechnical) purposes[acc.id.value()] = acc.technical.purpose;
+    in.push_back({std::move(acc), false});
+  }
+  for (const Agent& ag : agents) {
+    if (known.count(ag.id.value())) continue;
+    iam::Account acc;
+    acc.id = ag.id;
+    acc.kind = iam::AccountKind::kHuman;
+    acc.structure = ag.structure;
+    acc.username = ag.username;
+    acc.display_name = StrCat(ag.prenom, " ", ag.nom);
+    acc.roles = ag.roles;
+    acc.status = iam::AccountStatus::kActive;
+    in.push_back({std::move(acc), true});
+  }
+
+  exposure::Options opts;
+  opts.now = SystemClock::Instance().NowMicros();
+  opts.today = today;
+  CLOISON_ASSIGN_OR_RETURN(exposure::Report report, exposure::Analyse(*pol, *index, in, opts));
+
+  std::vector<std::pair<int64_t, const exposure::AccountExposure*>> rows;
+  for (size_t i = 0; i < report.accounts.size(); ++i)
+    if (a.account.empty() || report.accounts[i].username == a.account)
+      rows.push_back({static_cast<int64_t>(i) + 1, &report.accounts[i]});
+  if (!a.account.empty() && rows.empty()) return NotFound(StrCat("no account '", a.account, "'"));
+  const int64_t top = a.top >= 0 ? a.top : (a.json ? -1 : 20);
+  if (top >= 0 && static_cast<int64_t>(rows.size()) > top) rows.resize(static_cast<size_t>(top));
+
+  if (a.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& [rank, e] : rows) arr.push_back(ToJson(*e, rank, purposes));
+    *ctx.out << arr.dump(2) << "\n";
+    return OkStatus();
+  }
+  *ctx.out << "exposure as of " << today.ToString() << ", policy " << pol->source() << ": "
+           << Thousands(report.people_total) << " people, " << report.accounts.size() << " accounts (" << rows.size()
+           << " shown, ranked by people reachable alone)\n\n";
+  PrintTable(*ctx.out, rows, purposes);
+  *ctx.out << "\ndirect: people its rules reach today (bg: break-glass, only with a second approver per read);"
+              " indirect alone: through accounts it can create by itself (in probation they read only their\n"
+              "referent caseload, empty at creation; 'after probation': if nobody reviews the accounts it created"
+              " within 14 days); with one approver: what an independent security officer colluding would open.\n";
+  return OkStatus();
+}
+
+}  // namespace
+
+void AddExposureCommands(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<ExposureArgs>();
+  CLI::App* c = app.add_subcommand("exposure", "Who could reach whom: accounts ranked by blast radius");
+  c->add_flag("--json", args->json, "JSON array instead of a table");
+  c->add_option("--top", args->top, "Show only the N first accounts (table default 20)");
+  c->add_option("--account", args->account, "Only this account (username)");
+  c->add_option("--date", args->date, "Orientation windows as of this date, YYYY-MM-DD (default: today)");
+  c->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
+  c->callback([&ctx, args] {
+    Status s = Run(ctx, *args);
+    if (!s.ok()) Fail(ctx, "exposure", s);
+  });
+}
+
+}  // namespace cloison::cli
