@@ -1,0 +1,608 @@
+#include "api/handler.h"
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "api/openapi.h"
+#include "core/date.h"
+#include "core/strings.h"
+#include "iam/policy_principal.h"
+
+namespace cloison::api {
+
+using nlohmann::json;
+
+struct Handler::Call {
+  explicit Call(const Request& r) : req(r) {}
+  const Request& req;
+  std::vector<std::string> params;                  // path parameters, in pattern order
+  std::map<std::string, std::string> query;         // decoded
+  std::optional<iam::Principal> who;                // set by Authenticate
+  crypto::SecretBytes session_token;                // bearer token, if any
+  bool api_key = false;
+  UnixMicros now = 0;
+};
+
+namespace {
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Response JsonResponse(int status, const json& j) {
+  Response r;
+  r.status = status;
+  r.body = Dump(j);
+  return r;
+}
+
+std::string FormatTime(UnixMicros t) {
+  std::time_t s = static_cast<std::time_t>(t / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// A name safe to echo in a message (attacker-controlled text otherwise).
+std::string Echo(std::string_view s) {
+  if (s.empty() || s.size() > 40) return "";
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return "";
+  return StrCat(" '", s, "'");
+}
+
+bool IsLowerName(std::string_view s) {
+  if (s.empty() || s.size() > 40) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9'))) return false;
+  return true;
+}
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 1;  // after the leading '/'
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// Maps a Status from iam or the store to an answer. Store and environment
+// messages are not echoed (they may name files or SQL); iam's are written
+// for callers.
+Response StatusResponse(const Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return ErrorResponse(400, code::kBadRequest, MessageOf(s));
+    case absl::StatusCode::kUnauthenticated:
+      return ErrorResponse(401, code::kUnauthenticated, MessageOf(s));
+    case absl::StatusCode::kPermissionDenied:
+      return ErrorResponse(403, code::kForbidden, MessageOf(s));
+    case absl::StatusCode::kNotFound:
+      return ErrorResponse(404, code::kNotFound, "not found");
+    case absl::StatusCode::kFailedPrecondition:
+      return ErrorResponse(409, "failed_precondition", MessageOf(s));
+    case absl::StatusCode::kUnavailable:
+      return ErrorResponse(503, code::kUnavailable, "service temporarily unavailable; try again");
+    default:
+      return ErrorResponse(500, code::kInternal, "internal error");
+  }
+}
+
+// Parses a JSON object body whose members are all in `allowed`. On failure
+// fills `err`.
+bool ParseBody(const Request& req, const Limits& limits, std::initializer_list<std::string_view> allowed, json& out,
+               Response& err) {
+  if (req.body.size() > limits.max_body_bytes) {
+    err = ErrorResponse(413, code::kPayloadTooLarge, StrCat("body larger than ", limits.max_body_bytes, " bytes"));
+    return false;
+  }
+  const std::string* ct = req.Header("content-type");
+  if (ct == nullptr || !(ct->rfind("application/json", 0) == 0)) {
+    err = ErrorResponse(415, code::kUnsupportedMediaType, "the body must be JSON (Content-Type: application/json)");
+    return false;
+  }
+  if (!IsValidUtf8(req.body)) {
+    err = ErrorResponse(400, code::kInvalidUtf8, "the body is not valid UTF-8");
+    return false;
+  }
+  out = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (out.is_discarded()) {
+    err = ErrorResponse(400, code::kInvalidJson, "the body is not valid JSON");
+    return false;
+  }
+  if (!out.is_object()) {
+    err = ErrorResponse(400, code::kInvalidJson, "the body must be a JSON object");
+    return false;
+  }
+  for (const auto& [k, v] : out.items()) {
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || k == a;
+    if (!ok) {
+      err = ErrorResponse(400, code::kUnknownField, StrCat("unknown field", Echo(k), " in the body"));
+      return false;
+    }
+  }
+  return true;
+}
+
+// Reads a string member. Missing and optional: "" and true.
+bool GetString(const json& j, std::string_view key, bool required, size_t max_len, std::string& out,
+               Response& err) {
+  auto it = j.find(std::string(key));
+  if (it == j.end() || it->is_null()) {
+    if (!required) return true;
+    err = ErrorResponse(400, code::kInvalidParameter, StrCat("missing field '", key, "'"));
+    return false;
+  }
+  if (!it->is_string()) {
+    err = ErrorResponse(400, code::kInvalidParameter, StrCat("field '", key, "' must be a string"));
+    return false;
+  }
+  out = it->get<std::string>();
+  if (out.size() > max_len) {
+    err = ErrorResponse(400, code::kInvalidParameter, StrCat("field '", key, "' is longer than ", max_len, " bytes"));
+    return false;
+  }
+  if (out.find('\0') != std::string::npos) {
+    err = ErrorResponse(400, code::kInvalidParameter, StrCat("field '", key, "' contains a NUL character"));
+    return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> ParseId(std::string_view s) {
+  if (s.empty() || s.size() > 15) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v <= 0) return std::nullopt;
+  return v;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::string SecretText(const crypto::SecretBytes& s) {
+  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
+}
+
+}  // namespace
+
+Handler::Handler(const HandlerDeps& deps, Limits limits)
+    : deps_(deps), limits_(limits), engine_(*deps.policy, *deps.index) {
+  AddRoute("GET", "/v1/healthz", false, &Handler::Healthz);
+  AddRoute("GET", "/healthz", false, &Handler::Healthz);
+  AddRoute("GET", "/metrics", false, &Handler::MetricsText);
+  AddRoute("GET", "/openapi.json", false, &Handler::OpenApi);
+  AddRoute("POST", "/v1/sessions", false, &Handler::Login);
+  AddRoute("GET", "/v1/sessions", true, &Handler::ListSessions);
+  AddRoute("DELETE", "/v1/sessions/current", true, &Handler::Logout);
+  AddRoute("GET", "/v1/people/{id}", true, &Handler::ReadPerson);
+  AddRoute("POST", "/v1/people/{id}/reveal", true, &Handler::RevealField);
+}
+
+void Handler::AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn) {
+  Route r{std::move(method), pattern, SplitPath(pattern), authenticated, fn};
+  routes_.push_back(std::move(r));
+}
+
+Response Handler::Handle(const Request& request) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string route = "unmatched";
+  Response r;
+  try {
+    r = Dispatch(request, route);
+  } catch (const std::exception&) {
+    // A bug (bad input is answered before anything can throw): never a trace.
+    r = ErrorResponse(500, code::kInternal, "internal error");
+  } catch (...) {
+    r = ErrorResponse(500, code::kInternal, "internal error");
+  }
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  metrics_.RecordRequest(route, r.status, us);
+  return r;
+}
+
+Response Handler::Dispatch(const Request& req, std::string& route_name) {
+  if (req.target.size() > limits_.max_target_bytes)
+    return ErrorResponse(414, code::kUriTooLong, StrCat("URL longer than ", limits_.max_target_bytes, " bytes"));
+  size_t header_bytes = 0;
+  for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
+  if (header_bytes > limits_.max_header_bytes)
+    return ErrorResponse(431, code::kHeadersTooLarge, StrCat("headers larger than ", limits_.max_header_bytes, " bytes"));
+  if (req.body.size() > limits_.max_body_bytes)
+    return ErrorResponse(413, code::kPayloadTooLarge, StrCat("body larger than ", limits_.max_body_bytes, " bytes"));
+  if (req.target.empty() || req.target[0] != '/')
+    return ErrorResponse(400, code::kBadRequest, "the request target must be an absolute path");
+  if (!IsValidUtf8(req.target)) return ErrorResponse(400, code::kInvalidUtf8, "the URL is not valid UTF-8");
+
+  const size_t q = req.target.find('?');
+  const std::string_view path = std::string_view(req.target).substr(0, q);
+  const std::string_view query = q == std::string::npos ? std::string_view() : std::string_view(req.target).substr(q + 1);
+
+  std::vector<std::string> raw = SplitPath(path);
+  std::vector<std::string> segs;
+  segs.reserve(raw.size());
+  for (const std::string& s : raw) {
+    std::string d;
+    if (!PercentDecode(s, false, d) || !IsValidUtf8(d) || d.find('/') != std::string::npos)
+      return ErrorResponse(400, code::kBadRequest, "malformed URL path (bad percent-encoding, NUL or invalid UTF-8)");
+    segs.push_back(std::move(d));
+  }
+
+  Call call(req);
+  call.now = deps_.clock->NowMicros();
+  if (!query.empty()) {
+    size_t i = 0;
+    while (i <= query.size()) {
+      size_t j = query.find('&', i);
+      if (j == std::string_view::npos) j = query.size();
+      std::string_view part = query.substr(i, j - i);
+      i = j + 1;
+      if (part.empty()) continue;
+      const size_t eq = part.find('=');
+      std::string k, v;
+      if (!PercentDecode(part.substr(0, eq), true, k) ||
+          (eq != std::string_view::npos && !PercentDecode(part.substr(eq + 1), true, v)) || !IsValidUtf8(k) ||
+          !IsValidUtf8(v))
+        return ErrorResponse(400, code::kBadRequest, "malformed query string (bad percent-encoding, NUL or invalid UTF-8)");
+      if (call.query.count(k)) return ErrorResponse(400, code::kInvalidParameter, StrCat("parameter", Echo(k), " given twice"));
+      call.query.emplace(std::move(k), std::move(v));
+    }
+  }
+
+  const Route* match = nullptr;
+  std::vector<std::string> allowed_methods;
+  for (const Route& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    std::vector<std::string> params;
+    bool ok = true;
+    for (size_t i = 0; i < segs.size() && ok; ++i) {
+      const std::string& p = r.segments[i];
+      if (!p.empty() && p.front() == '{') params.push_back(segs[i]);
+      else ok = p == segs[i];
+    }
+    if (!ok) continue;
+    if (r.method != req.method) {
+      allowed_methods.push_back(r.method);
+      continue;
+    }
+    match = &r;
+    call.params = std::move(params);
+    break;
+  }
+  if (match == nullptr) {
+    if (!allowed_methods.empty()) {
+      std::string allow;
+      for (const auto& m : allowed_methods) {
+        if (!allow.empty()) allow += ", ";
+        allow += m;
+      }
+      Response r = ErrorResponse(405, code::kMethodNotAllowed, StrCat("method not allowed; use ", allow));
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    return ErrorResponse(404, code::kNotFound, "no such endpoint");
+  }
+  route_name = match->pattern;
+  if (match->authenticated) {
+    Response r = Authenticate(call);
+    if (r.status != 0) return r;
+  }
+  return (this->*(match->fn))(call);
+}
+
+Response Handler::Authenticate(Call& c) {
+  const std::string* auth = c.req.Header("authorization");
+  const std::string* key = c.req.Header("x-api-key");
+  if (auth != nullptr && key != nullptr)
+    return ErrorResponse(400, code::kBadRequest, "send either Authorization or X-Api-Key, not both");
+  StatusOr<iam::Principal> who = Unauthenticated("authentication required");
+  if (auth != nullptr) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth->size() <= kBearer.size() || auth->compare(0, kBearer.size(), kBearer) != 0 || auth->size() > 512) {
+      Response r = ErrorResponse(401, code::kUnauthenticated, "expected 'Authorization: Bearer <session token>'");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return r;
+    }
+    c.session_token = crypto::SecretBytes::FromString(std::string_view(*auth).substr(kBearer.size()));
+    std::lock_guard lock(iam_mu_);
+    who = deps_.iam->Authenticate(c.session_token);
+  } else if (key != nullptr) {
+    if (key->empty() || key->size() > 512) return ErrorResponse(401, code::kUnauthenticated, "invalid API key");
+    c.api_key = true;
+    std::lock_guard lock(iam_mu_);
+    who = deps_.iam->AuthenticateApiKey(crypto::SecretBytes::FromString(*key), c.req.peer);
+  }
+  if (!who.ok()) {
+    if (who.status().code() == absl::StatusCode::kUnavailable || who.status().code() == absl::StatusCode::kDataLoss ||
+        who.status().code() == absl::StatusCode::kInternal)
+      return StatusResponse(who.status());
+    // Suspended, expired, revoked, wrong network, unknown: one answer, no oracle.
+    Response r = ErrorResponse(401, code::kUnauthenticated,
+                               auth == nullptr && key == nullptr ? "authentication required"
+                                                                 : "invalid, expired or revoked credentials");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  c.who = std::move(*who);
+  Response ok;
+  ok.status = 0;
+  return ok;
+}
+
+Response Handler::Healthz(Call&) {
+  json j = {{"status", "ok"}, {"audit_entries", deps_.audit->size()}};
+  return JsonResponse(200, j);
+}
+
+Response Handler::MetricsText(Call&) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = metrics_.Render();
+  return r;
+}
+
+Response Handler::OpenApi(Call&) {
+  Response r;
+  r.body = std::string(OpenApiJson());
+  return r;
+}
+
+Response Handler::Login(Call& c) {
+  json body;
+  Response err;
+  if (!ParseBody(c.req, limits_, {"username", "password", "totp"}, body, err)) return err;
+  std::string username, password, totp;
+  if (!GetString(body, "username", true, 128, username, err) || !GetString(body, "password", true, 1024, password, err) ||
+      !GetString(body, "totp", false, 64, totp, err))
+    return err;
+  iam::LoginRequest lr;
+  lr.username = username;
+  lr.password = crypto::SecretBytes::FromString(password);
+  lr.second_factor = crypto::SecretBytes::FromString(totp);
+  lr.source_address = c.req.peer;
+  StatusOr<iam::LoginResult> res = Unauthenticated("invalid credentials");
+  {
+    std::lock_guard lock(iam_mu_);
+    res = deps_.iam->Login(lr);
+  }
+  if (!res.ok()) return StatusResponse(res.status());
+  const iam::SessionPolicy& sp = deps_.iam->options().sessions;
+  json j = {{"token", SecretText(res->session_token)},
+            {"token_type", "Bearer"},
+            {"account_id", res->principal.id.value()},
+            {"session_id", res->principal.session_id},
+            {"idle_timeout_seconds", sp.idle_timeout_us / 1'000'000},
+            {"expires_at", FormatTime(c.now + sp.absolute_timeout_us)},
+            {"password_change_required", res->password_change_required}};
+  if (res->used_recovery_code) j["recovery_codes_left"] = res->recovery_codes_left;
+  Response r = JsonResponse(201, j);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Response Handler::Logout(Call& c) {
+  if (c.api_key) return ErrorResponse(400, code::kBadRequest, "technical accounts authenticate by API key and have no session");
+  Status s;
+  {
+    std::lock_guard lock(iam_mu_);
+    s = deps_.iam->Logout(c.session_token);
+  }
+  if (!s.ok()) return StatusResponse(s);
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+Response Handler::ListSessions(Call& c) {
+  if (!c.query.empty()) return ErrorResponse(400, code::kInvalidParameter, "this endpoint takes no query parameters");
+  StatusOr<std::vector<iam::Session>> list = std::vector<iam::Session>{};
+  {
+    std::lock_guard lock(iam_mu_);
+    list = deps_.iam->ListSessions(*c.who, c.who->id);
+  }
+  if (!list.ok()) return StatusResponse(list.status());
+  json arr = json::array();
+  for (const iam::Session& s : *list) {
+    arr.push_back({{"id", s.id},
+                   {"created_at", FormatTime(s.created_at)},
+                   {"last_seen_at", FormatTime(s.last_seen_at)},
+                   {"source_address", s.source_address},
+                   {"mfa", s.mfa},
+                   {"current", s.id == c.who->session_id}});
+  }
+  return JsonResponse(200, json{{"sessions", arr}});
+}
+
+Response Handler::ReadPerson(Call& c) {
+  for (const auto& [k, v] : c.query)
+    if (k != "purpose") return ErrorResponse(400, code::kInvalidParameter, StrCat("unknown query parameter", Echo(k)));
+  auto id = ParseId(c.params[0]);
+  if (!id) return ErrorResponse(400, code::kInvalidParameter, "person id must be a positive integer");
+  auto it = c.query.find("purpose");
+  if (it == c.query.end()) return ErrorResponse(400, code::kInvalidParameter, "missing query parameter 'purpose'");
+  return ReadPath(c, *id, it->second, nullptr, "");
+}
+
+Response Handler::RevealField(Call& c) {
+  if (!c.query.empty()) return ErrorResponse(400, code::kInvalidParameter, "this endpoint takes no query parameters");
+  auto id = ParseId(c.params[0]);
+  if (!id) return ErrorResponse(400, code::kInvalidParameter, "person id must be a positive integer");
+  json body;
+  Response err;
+  if (!ParseBody(c.req, limits_, {"field", "justification", "purpose"}, body, err)) return err;
+  std::string field, justification, purpose;
+  if (!GetString(body, "field", true, 64, field, err) || !GetString(body, "justification", false, 2000, justification, err) ||
+      !GetString(body, "purpose", false, 64, purpose, err))
+    return err;
+  if (Trim(justification).empty())
+    return ErrorResponse(400, code::kJustificationRequired, "revealing a field needs a written 'justification'");
+  if (purpose.empty()) purpose = "accompaniment";
+  return ReadPath(c, *id, purpose, &field, Trim(justification));
+}
+
+QuotaLimits Handler::LimitsFor(const Call& c) const {
+  QuotaLimits l;
+  const policy::Policy& p = *deps_.policy;
+  std::optional<policy::QuotaDef> q;
+  if (c.who->kind == iam::AccountKind::kTechnical) {
+    q = p.technical_quota();
+  } else {
+    // The most generous quota among the account's reading roles.
+    for (Role r : c.who->roles) {
+      auto qr = p.quota(r);
+      if (!qr) continue;
+      if (!q || qr->people_per_day > q->people_per_day) q = qr;
+    }
+  }
+  if (q) {
+    l.per_hour = q->people_per_hour;
+    l.per_day = q->people_per_day;
+  }
+  // iam's effective daily quota (probation lowers it) can only tighten.
+  if (c.who->daily_read_quota > 0 && (l.per_day == 0 || c.who->daily_read_quota < l.per_day))
+    l.per_day = c.who->daily_read_quota;
+  return l;
+}
+
+Status Handler::AppendAudit(const audit::Event& e) {
+  const auto start = std::chrono::steady_clock::now();
+  StatusOr<uint64_t> idx = deps_.audit->Append(e);
+  metrics_.RecordAuditAppend(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+  return idx.status();
+}
+
+Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
+                           std::string_view justification) {
+  const policy::Policy& pol = *deps_.policy;
+  if (!IsLowerName(purpose_name)) return ErrorResponse(400, code::kUnknownPurpose, "unknown purpose");
+  std::optional<policy::PurposeId> purpose = pol.FindPurpose(purpose_name);
+  if (!purpose) return ErrorResponse(400, code::kUnknownPurpose, StrCat("unknown purpose", Echo(purpose_name)));
+  if (pol.purpose(*purpose).aggregates_only)
+    return ErrorResponse(400, code::kInvalidParameter,
+                         StrCat("purpose '", purpose_name, "' releases aggregates only, never one person's record"));
+  policy::RevealRequest reveal;
+  std::vector<std::string> requested_fields;
+  if (reveal_field != nullptr) {
+    if (!IsLowerName(*reveal_field)) return ErrorResponse(400, code::kInvalidParameter, "unknown field name");
+    StatusOr<policy::FieldBits> bits = pol.FieldsNamed({*reveal_field});
+    if (!bits.ok()) return ErrorResponse(400, code::kInvalidParameter, StrCat("unknown field", Echo(*reveal_field)));
+    reveal.fields = *bits;
+    reveal.justification = justification;
+    requested_fields.push_back(*reveal_field);
+  }
+
+  const policy::Principal who = iam::ToPolicyPrincipal(*c.who);
+  const Date today = Date::FromDays(c.now >= 0 ? c.now / 86'400'000'000LL : (c.now + 1) / 86'400'000'000LL - 1);
+  const policy::Decision d = engine_.Decide(who, PersonId(person_id), *purpose, today,
+                                            reveal_field != nullptr ? &reveal : nullptr);
+  metrics_.RecordDecision(d.allowed);
+
+  audit::Event ev;
+  ev.time = c.now;
+  ev.account = c.who->id;
+  ev.session = c.api_key ? "api_key" : StrCat(c.who->session_id);
+  ev.source = c.req.peer;
+  ev.persons = {PersonId(person_id)};
+  ev.purpose = std::string(purpose_name);
+  ev.justification = std::string(justification);
+  const std::string rule_id = d.rule >= 0 ? pol.rules()[static_cast<size_t>(d.rule)].id : "";
+  if (!rule_id.empty()) ev.details["rule"] = rule_id;
+  if (reveal_field != nullptr) ev.details["reveal"] = *reveal_field;
+
+  if (!d.allowed) {
+    ev.kind = audit::EventKind::kDenial;
+    ev.decision = "deny";
+    ev.reason = std::string(policy::DenyReasonName(d.deny));
+    ev.fields = requested_fields;
+    ev.details["explanation"] = engine_.Reason(d);
+    if (Status s = AppendAudit(ev); !s.ok()) return StatusResponse(IOError("audit"));
+    // "unknown person" and "no relation" answer alike: the API must not
+    // confirm that an id exists to someone who may not read it.
+    const bool hide = d.deny == policy::DenyReason::kUnknownPerson || d.deny == policy::DenyReason::kNoRelation;
+    Response r = ErrorResponse(
+        403, code::kForbidden,
+        hide ? StrCat("no relation between your account and person ", person_id, " allows purpose '", purpose_name, "'")
+             : engine_.Reason(d));
+    json j = json::parse(r.body, nullptr, false);
+    j["error"]["reason"] = hide ? "no_relation" : std::string(policy::DenyReasonName(d.deny));
+    r.body = Dump(j);
+    return r;
+  }
+
+  const QuotaVerdict v = quotas_.Acquire(c.who->id, PersonId(person_id), LimitsFor(c), c.now);
+  if (!v.allowed) {
+    metrics_.RecordQuotaRefusal();
+    ev.kind = audit::EventKind::kGuardAction;
+    ev.decision = "deny";
+    ev.reason = StrCat("quota_per_", v.window);
+    ev.details["limit"] = StrCat(v.limit);
+    ev.details["reset_at"] = FormatTime(v.reset_at);
+    if (Status s = AppendAudit(ev); !s.ok()) return StatusResponse(IOError("audit"));
+    const int64_t retry = std::max<int64_t>(1, (v.reset_at - c.now + 999'999) / 1'000'000);
+    Response r = ErrorResponse(429, code::kQuotaExceeded,
+                               StrCat("quota of ", v.limit, " distinct people per ", v.window,
+                                      " reached; try again after ", FormatTime(v.reset_at)));
+    json j = json::parse(r.body, nullptr, false);
+    j["error"]["window"] = v.window;
+    j["error"]["limit"] = v.limit;
+    j["error"]["reset_at"] = FormatTime(v.reset_at);
+    j["error"]["retry_after_seconds"] = retry;
+    r.body = Dump(j);
+    r.headers.emplace_back("Retry-After", StrCat(retry));
+    return r;
+  }
+
+  // Durable before anything personal is read.
+  std::vector<std::string> names;
+  const FieldCatalog& cat = pol.catalog();
+  for (size_t i = 0; i < cat.size(); ++i)
+    if (d.fields.has(i)) names.push_back(cat.at(i).name);
+  ev.kind = audit::EventKind::kRead;
+  ev.decision = "allow";
+  ev.reason = rule_id;
+  ev.fields = names;
+  if (Status s = AppendAudit(ev); !s.ok()) return StatusResponse(IOError("audit"));
+
+  StatusOr<Person> person = NotFound("");
+  {
+    std::lock_guard lock(store_mu_);
+    person = deps_.store->GetPerson(PersonId(person_id), d.fields.ToFieldMask(cat.size()));
+  }
+  if (!person.ok()) return StatusResponse(person.status());
+  json fields = json::object();
+  for (size_t i = 0; i < cat.size() && i < person->fields.size(); ++i)
+    if (d.fields.has(i)) fields[cat.at(i).name] = person->fields[i];
+  json revealed = json::array();
+  for (size_t i = 0; i < cat.size(); ++i)
+    if (d.revealed.has(i)) revealed.push_back(cat.at(i).name);
+  json j = {{"id", person_id}, {"purpose", std::string(purpose_name)}, {"rule", rule_id}, {"fields", fields}};
+  if (reveal_field != nullptr) j["revealed"] = revealed;
+  Response r = JsonResponse(200, j);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace cloison::api

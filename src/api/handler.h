@@ -1,0 +1,109 @@
+// api::Handler: the whole HTTP API as a function from a parsed Request to a
+// Response, with no networking (server.h is the thin Beast layer over it), so
+// every route, limit and error is testable without sockets.
+//
+// Every people read runs the same path, in this order:
+//   authenticate (session token or API key; iam refuses a suspended, expired
+//   or out-of-network account) -> policy decision (deny: 403 + audit denial)
+//   -> per-account quota (refusal: 429 + audit) -> durable audit append of the
+//   read -> store read decrypting only the released fields -> response.
+// Nothing personal is read from the store before its audit entry is durable;
+// if the append fails the answer is 503 and nothing is read.
+//
+// Errors: every answer that is not 2xx has the body
+// {"error":{"code":"...","message":"..."}} (http.h). Bad input of any kind
+// is a 4xx; the Handler catches every exception at its boundary, so even a
+// bug answers 500 "internal" rather than unwinding into the server.
+//
+// Thread-safety: Handle() may be called from any number of threads. The
+// store and the IamService are not thread-safe, so calls into each are
+// serialised by a mutex held by the Handler; the audit log, the policy, the
+// relation index, metrics and quotas are thread-safe themselves.
+// Ownership: the Handler holds references to everything in HandlerDeps,
+// which must outlive it.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http.h"
+#include "api/metrics.h"
+#include "api/quota.h"
+#include "audit/log.h"
+#include "core/clock.h"
+#include "iam/service.h"
+#include "policy/engine.h"
+#include "policy/policy.h"
+#include "policy/relation_index.h"
+#include "store/store.h"
+
+namespace cloison::api {
+
+struct HandlerDeps {
+  store::Store* store = nullptr;
+  iam::IamService* iam = nullptr;
+  const policy::Policy* policy = nullptr;
+  const policy::RelationIndex* index = nullptr;
+  audit::AuditLog* audit = nullptr;
+  const Clock* clock = nullptr;
+};
+
+class Handler {
+ public:
+  explicit Handler(const HandlerDeps& deps, Limits limits = {});
+  Handler(const Handler&) = delete;
+  Handler& operator=(const Handler&) = delete;
+
+  // Never throws. `request.headers` names must be lower case.
+  Response Handle(const Request& request);
+
+  Metrics& metrics() { return metrics_; }
+  const Limits& limits() const { return limits_; }
+
+  // The parsed pieces of a request, shared by the route functions.
+  struct Call;
+
+ private:
+  using RouteFn = Response (Handler::*)(Call&);
+  struct Route {
+    std::string method;
+    std::string pattern;                // "/v1/people/{id}"
+    std::vector<std::string> segments;  // pattern split on '/'
+    bool authenticated = true;
+    RouteFn fn;
+  };
+  void AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn);
+  Response Dispatch(const Request& request, std::string& route_name);
+
+  // Routes.
+  Response Healthz(Call& c);
+  Response MetricsText(Call& c);
+  Response OpenApi(Call& c);
+  Response Login(Call& c);
+  Response Logout(Call& c);
+  Response ListSessions(Call& c);
+  Response ReadPerson(Call& c);
+  Response RevealField(Call& c);
+
+  // The shared read path (see the file comment). `reveal` may be null.
+  Response ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
+                    std::string_view justification);
+  Response Authenticate(Call& c);  // status 0 on success (fills the Call)
+  QuotaLimits LimitsFor(const Call& c) const;
+  // Appends durably; on failure the caller answers 503 and reads nothing.
+  Status AppendAudit(const audit::Event& e);
+
+  HandlerDeps deps_;
+  Limits limits_;
+  policy::Engine engine_;
+  Metrics metrics_;
+  QuotaTracker quotas_;
+  std::mutex iam_mu_;
+  std::mutex store_mu_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace cloison::api

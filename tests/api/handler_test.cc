@@ -1,0 +1,330 @@
+// api::Handler without sockets: every route, the read path's order
+// (decide -> quota -> durable audit -> store), and bad input of every kind.
+#include <set>
+
+#include "api/quota.h"
+#include "api_fixture.h"
+
+namespace cloison::api {
+namespace {
+
+using nlohmann::json;
+
+TEST_F(ApiFixture, HealthzMetricsOpenApiNeedNoAuth) {
+  Response r = Call("GET", "/v1/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(J(r)["status"], "ok");
+  r = Call("GET", "/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  json doc = J(r);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
+  EXPECT_TRUE(doc["paths"].contains("/v1/people/{id}"));
+  r = Call("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type.rfind("text/plain", 0), 0u);
+  EXPECT_NE(r.body.find("cloison_http_requests_total{route=\"/v1/healthz\",status=\"200\"} 1"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("# TYPE cloison_http_request_duration_seconds histogram"), std::string::npos);
+}
+
+TEST_F(ApiFixture, UnknownRouteAndWrongMethod) {
+  ExpectError(Call("GET", "/v1/nothing"), 404, "not_found");
+  ExpectError(Call("GET", "/"), 404, "not_found");
+  Response r = Call("PUT", "/v1/sessions");
+  ExpectError(r, 405, "method_not_allowed");
+  ASSERT_FALSE(r.headers.empty());
+  EXPECT_EQ(r.headers[0].first, "Allow");
+}
+
+TEST_F(ApiFixture, LoginListLogout) {
+  const std::string token = Login("counsellor");
+  ASSERT_EQ(token.rfind("cls_", 0), 0u);
+  Response r = Call("GET", "/v1/sessions", "", Bearer(token));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(J(r)["sessions"].size(), 1u);
+  EXPECT_TRUE(J(r)["sessions"][0]["current"].get<bool>());
+  EXPECT_EQ(r.body.find(token), std::string::npos);  // never echoed
+  r = Call("DELETE", "/v1/sessions/current", "", Bearer(token));
+  EXPECT_EQ(r.status, 204) << r.body;
+  ExpectError(Call("GET", "/v1/sessions", "", Bearer(token)), 401, "unauthenticated");
+}
+
+TEST_F(ApiFixture, LoginFailuresAreUniform) {
+  Response bad_pw = Call("POST", "/v1/sessions", json{{"username", "counsellor"}, {"password", "wrong"}}.dump());
+  Response no_user = Call("POST", "/v1/sessions", json{{"username", "nobody"}, {"password", "wrong"}}.dump());
+  ExpectError(bad_pw, 401, "unauthenticated");
+  ExpectError(no_user, 401, "unauthenticated");
+  EXPECT_EQ(bad_pw.body, no_user.body);
+  EXPECT_EQ(bad_pw.body.find("wrong"), std::string::npos);
+}
+
+TEST_F(ApiFixture, NoOrBadCredentials) {
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment"), 401, "unauthenticated");
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer("cls_forged")), 401, "unauthenticated");
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment", "", {{"authorization", "Basic abc"}}), 401);
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment", "", {{"x-api-key", "clk_wrong"}}), 401);
+  ExpectError(Call("GET", "/v1/sessions", "", {{"authorization", "Bearer x"}, {"x-api-key", "y"}}), 400);
+}
+
+TEST_F(ApiFixture, AllowedReadReleasesExactlyThePolicysFieldsAfterADurableAuditEntry) {
+  const std::string token = Login("counsellor");
+  const uint64_t before = audit_->size();
+  Response r = Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = J(r);
+  EXPECT_EQ(j["id"], 101);
+  EXPECT_EQ(j["rule"], "counsellor-accompaniment");
+
+  // Exactly the rule's fields, and not the reveal-only NIR.
+  const policy::Policy& pol = policy::Policy::Default();
+  const policy::Rule* rule = nullptr;
+  for (const auto& ru : pol.rules())
+    if (ru.id == "counsellor-accompaniment") rule = &ru;
+  ASSERT_NE(rule, nullptr);
+  std::set<std::string> expected, got;
+  for (size_t i = 0; i < pol.catalog().size(); ++i)
+    if (rule->fields.has(i)) expected.insert(pol.catalog().at(i).name);
+  for (auto& [k, v] : j["fields"].items()) got.insert(k);
+  EXPECT_EQ(got, expected);
+  EXPECT_FALSE(j["fields"].contains("nir"));
+  EXPECT_EQ(j["fields"]["nom"], "MARTIN");
+  EXPECT_EQ(j["fields"]["email"], kEmail101);
+
+  // One read entry, durable, naming ids and field names only.
+  ASSERT_EQ(audit_->size(), before + 1);
+  auto events = AuditEvents();
+  const audit::Event& e = events.back();
+  EXPECT_EQ(e.kind, audit::EventKind::kRead);
+  EXPECT_EQ(e.account, counsellor_);
+  EXPECT_EQ(e.decision, "allow");
+  EXPECT_EQ(e.reason, "counsellor-accompaniment");
+  EXPECT_EQ(e.purpose, "accompaniment");
+  EXPECT_EQ(e.source, "10.0.0.1");
+  ASSERT_EQ(e.persons.size(), 1u);
+  EXPECT_EQ(e.persons[0].value(), 101);
+  EXPECT_EQ(std::set<std::string>(e.fields.begin(), e.fields.end()), expected);
+  for (uint64_t i = 0; i < audit_->size(); ++i) {
+    const std::string bytes = *audit_->ReadEntry(i);
+    EXPECT_EQ(bytes.find(kEmail101), std::string::npos);
+    EXPECT_EQ(bytes.find(kNir101), std::string::npos);
+    EXPECT_EQ(bytes.find(token), std::string::npos);
+  }
+  // ... and no personal value in the metrics.
+  r = Call("GET", "/metrics");
+  EXPECT_EQ(r.body.find("MARTIN"), std::string::npos);
+  EXPECT_NE(r.body.find("cloison_policy_decisions_total{result=\"allow\"} 1"), std::string::npos);
+}
+
+TEST_F(ApiFixture, DeniedReadIs403WithReasonAndAnAuditDenial) {
+  const std::string token = Login("counsellor");
+  const uint64_t before = audit_->size();
+  Response r = Call("GET", "/v1/people/201?purpose=accompaniment", "", Bearer(token));
+  ExpectError(r, 403, "forbidden");
+  EXPECT_EQ(J(r)["error"]["reason"], "no_relation");
+  EXPECT_EQ(r.body.find("MARTIN"), std::string::npos);
+  ASSERT_EQ(audit_->size(), before + 1);
+  const audit::Event e = AuditEvents().back();
+  EXPECT_EQ(e.kind, audit::EventKind::kDenial);
+  EXPECT_EQ(e.decision, "deny");
+  EXPECT_EQ(e.reason, "no_relation");
+  EXPECT_EQ(e.persons[0].value(), 201);
+
+  // An unknown person answers exactly like an existing one without relation.
+  Response unknown = Call("GET", "/v1/people/999999?purpose=accompaniment", "", Bearer(token));
+  ExpectError(unknown, 403, "forbidden");
+  EXPECT_EQ(J(unknown)["error"]["reason"], "no_relation");
+  EXPECT_EQ(AuditEvents().back().reason, "unknown_person");  // the audit keeps the truth
+}
+
+TEST_F(ApiFixture, PurposeChecks) {
+  const std::string token = Login("counsellor");
+  ExpectError(Call("GET", "/v1/people/101", "", Bearer(token)), 400, "invalid_parameter");
+  ExpectError(Call("GET", "/v1/people/101?purpose=nonsense", "", Bearer(token)), 400, "unknown_purpose");
+  ExpectError(Call("GET", "/v1/people/101?purpose=statistics", "", Bearer(token)), 400, "invalid_parameter");
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment&x=1", "", Bearer(token)), 400, "invalid_parameter");
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment&purpose=accompaniment", "", Bearer(token)), 400);
+}
+
+TEST_F(ApiFixture, RevealNeedsAJustification) {
+  const std::string token = Login("counsellor");
+  ExpectError(Call("POST", "/v1/people/101/reveal", json{{"field", "nir"}}.dump(), Bearer(token)), 400,
+              "justification_required");
+  ExpectError(Call("POST", "/v1/people/101/reveal", json{{"field", "nir"}, {"justification", "   "}}.dump(), Bearer(token)),
+              400, "justification_required");
+  // Too short for the policy: a denial, recorded.
+  Response r = Call("POST", "/v1/people/101/reveal", json{{"field", "nir"}, {"justification", "because"}}.dump(), Bearer(token));
+  ExpectError(r, 403, "forbidden");
+  EXPECT_EQ(J(r)["error"]["reason"], "justification_required");
+  EXPECT_EQ(AuditEvents().back().kind, audit::EventKind::kDenial);
+  // A real justification reveals the NIR, and the audit names the field, not its value.
+  const std::string why = "Dossier de retraite: vérification de l'identité demandée par la CARSAT";
+  r = Call("POST", "/v1/people/101/reveal", json{{"field", "nir"}, {"justification", why}}.dump(), Bearer(token));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(J(r)["fields"]["nir"], kNir101);
+  EXPECT_EQ(J(r)["revealed"], json::array({"nir"}));
+  const audit::Event e = AuditEvents().back();
+  EXPECT_EQ(e.kind, audit::EventKind::kRead);
+  EXPECT_EQ(e.justification, why);
+  EXPECT_NE(std::find(e.fields.begin(), e.fields.end(), "nir"), e.fields.end());
+  ExpectError(Call("POST", "/v1/people/101/reveal", json{{"field", "nope"}, {"justification", why}}.dump(), Bearer(token)),
+              400, "invalid_parameter");
+}
+
+TEST_F(ApiFixture, QuotaAnswers429WithResetTimeAndIsRecorded) {
+  const std::string token = Login("quota3");  // iam daily quota 3 tightens the policy's 250
+  for (int id : {101, 102, 103}) ASSERT_EQ(Call("GET", StrCat("/v1/people/", id, "?purpose=accompaniment"), "", Bearer(token)).status, 200);
+  // Re-reading a person already counted is free.
+  ASSERT_EQ(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token)).status, 200);
+  const uint64_t before = audit_->size();
+  Response r = Call("GET", "/v1/people/104?purpose=accompaniment", "", Bearer(token));
+  ExpectError(r, 429, "quota_exceeded");
+  EXPECT_EQ(J(r)["error"]["window"], "day");
+  EXPECT_TRUE(J(r)["error"]["reset_at"].is_string());
+  bool retry_after = false;
+  for (auto& [k, v] : r.headers) retry_after = retry_after || (k == "Retry-After" && std::stoll(v) > 0);
+  EXPECT_TRUE(retry_after);
+  ASSERT_EQ(audit_->size(), before + 1);
+  const audit::Event e = AuditEvents().back();
+  EXPECT_EQ(e.kind, audit::EventKind::kGuardAction);
+  EXPECT_EQ(e.reason, "quota_per_day");
+  EXPECT_NE(Call("GET", "/metrics").body.find("cloison_quota_refusals_total 1"), std::string::npos);
+}
+
+TEST(QuotaTrackerTest, SlidingHourAndDay) {
+  QuotaTracker q;
+  const QuotaLimits lim{2, 3};
+  UnixMicros t = 1'000'000'000'000'000;
+  const AccountId a(1);
+  EXPECT_TRUE(q.Acquire(a, PersonId(1), lim, t).allowed);
+  EXPECT_TRUE(q.Acquire(a, PersonId(2), lim, t + 1).allowed);
+  EXPECT_TRUE(q.Acquire(a, PersonId(1), lim, t + 2).allowed);  // already counted
+  QuotaVerdict v = q.Acquire(a, PersonId(3), lim, t + 3);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_STREQ(v.window, "hour");
+  EXPECT_EQ(v.reset_at, t + 1 + 3600LL * 1'000'000);  // person 1 was re-read at t+2
+  EXPECT_TRUE(q.Acquire(AccountId(2), PersonId(3), lim, t + 3).allowed);  // per account
+  t += 3601LL * 1'000'000;
+  EXPECT_TRUE(q.Acquire(a, PersonId(3), lim, t).allowed);
+  v = q.Acquire(a, PersonId(4), lim, t + 1);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_STREQ(v.window, "day");
+  t += 24LL * 3600 * 1'000'000;
+  EXPECT_TRUE(q.Acquire(a, PersonId(4), lim, t).allowed);
+}
+
+TEST_F(ApiFixture, SuspendedAccountIsRefusedAtOnce) {
+  const std::string token = Login("suspended");
+  ASSERT_EQ(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token)).status, 200);
+  auto a = repo_->GetAccount(suspended_);
+  ASSERT_TRUE(a.ok());
+  a->status = iam::AccountStatus::kSuspended;
+  ASSERT_TRUE(repo_->UpdateAccount(*a).ok());
+  const uint64_t before = audit_->size();
+  Response r = Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token));
+  ExpectError(r, 401, "unauthenticated");
+  EXPECT_EQ(audit_->size(), before);  // nothing decided, nothing released
+  ExpectError(Call("POST", "/v1/sessions", json{{"username", "suspended"}, {"password", kPassword}}.dump()), 401);
+}
+
+TEST_F(ApiFixture, TechnicalAccountByApiKeyAndNetwork) {
+  // Outside its networks: refused like a wrong key.
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment", "", {{"x-api-key", kApiKey}}, "192.0.2.1"), 401);
+  // Inside: authenticated; no integration rule for this purpose, so a recorded denial.
+  Response r = Call("GET", "/v1/people/101?purpose=accompaniment", "", {{"x-api-key", kApiKey}}, "10.1.2.3");
+  ExpectError(r, 403, "forbidden");
+  EXPECT_EQ(AuditEvents().back().session, "api_key");
+  ExpectError(Call("DELETE", "/v1/sessions/current", "", {{"x-api-key", kApiKey}}, "10.1.2.3"), 400);
+}
+
+TEST_F(ApiFixture, MalformedBodiesAre4xxWithAClearMessage) {
+  const std::string token = Login("counsellor");
+  const auto h = Bearer(token);
+  struct Case {
+    std::string body;
+    int status;
+    const char* code;
+  };
+  const std::vector<Case> cases = {
+      {"{", 400, "invalid_json"},
+      {"not json", 400, "invalid_json"},
+      {"[1,2]", 400, "invalid_json"},
+      {"\"nir\"", 400, "invalid_json"},
+      {"{\"field\":42,\"justification\":\"long enough justification text\"}", 400, "invalid_parameter"},
+      {"{\"field\":[\"nir\"],\"justification\":\"x\"}", 400, "invalid_parameter"},
+      {"{\"field\":null}", 400, "invalid_parameter"},
+      {"{\"field\":\"nir\",\"justification\":{\"a\":1}}", 400, "invalid_parameter"},
+      {"{\"field\":\"nir\",\"justification\":\"long enough justification\",\"extra\":1}", 400, "unknown_field"},
+      {std::string("{\"field\":\"nir\",\"justification\":\"\xff\xfe bad utf8 here padding\"}"), 400, "invalid_utf8"},
+      {std::string("{\"field\":\"n\xc0\xafir\"}"), 400, "invalid_utf8"},
+      {"{\"field\":\"nir\\u0000\",\"justification\":\"long enough justification text\"}", 400, "invalid_parameter"},
+      {std::string(70 * 1024, ' '), 413, "payload_too_large"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body.substr(0, 60));
+    ExpectError(Call("POST", "/v1/people/101/reveal", c.body, h), c.status, c.code);
+  }
+  // Wrong content type.
+  ExpectError(Call("POST", "/v1/people/101/reveal", "{}", {{"authorization", "Bearer " + token}, {"content-type", "text/plain"}}),
+              415, "unsupported_media_type");
+  // Login with wrong types / unknown fields.
+  ExpectError(Call("POST", "/v1/sessions", "{\"username\":1,\"password\":\"x\"}"), 400, "invalid_parameter");
+  ExpectError(Call("POST", "/v1/sessions", "{\"username\":\"a\",\"password\":\"x\",\"admin\":true}"), 400, "unknown_field");
+  ExpectError(Call("POST", "/v1/sessions", "{\"username\":\"a\"}"), 400, "invalid_parameter");
+  ExpectError(Call("POST", "/v1/sessions", ""), 415);
+  // Deeply nested JSON does not crash.
+  ExpectError(Call("POST", "/v1/sessions", std::string(20000, '[') + std::string(20000, ']')), 400, "invalid_json");
+}
+
+TEST_F(ApiFixture, InjectionStringsInEveryParameterAre4xx) {
+  const std::string token = Login("counsellor");
+  const auto h = Bearer(token);
+  const std::vector<std::string> evil = {"' OR 1=1 --", "../../etc/passwd", "%00", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+                                         "1%00", "101%27%20OR%201%3D1%20--", "%ff%fe", "%", "%zz", "-1", "0",
+                                         "99999999999999999999", "1e3", "0x10", "*", "101;DROP TABLE persons"};
+  for (const std::string& v : evil) {
+    SCOPED_TRACE(v);
+    // As the person id (raw in the path).
+    Response r = Call("GET", StrCat("/v1/people/", v, "?purpose=accompaniment"), "", h);
+    EXPECT_GE(r.status, 400);
+    EXPECT_LT(r.status, 500);
+    ExpectError(r, r.status);
+    // As the purpose.
+    r = Call("GET", StrCat("/v1/people/101?purpose=", v), "", h);
+    EXPECT_GE(r.status, 400);
+    EXPECT_LT(r.status, 500);
+    ExpectError(r, r.status);
+    // As a query parameter name.
+    r = Call("GET", StrCat("/v1/people/101?purpose=accompaniment&", v, "=1"), "", h);
+    EXPECT_GE(r.status, 400);
+    EXPECT_LT(r.status, 500);
+    // In JSON fields.
+    for (const char* key : {"field", "justification", "purpose"}) {
+      json body = {{"field", "nir"}, {"justification", "a long enough justification for this"}};
+      body[key] = v;
+      r = Call("POST", "/v1/people/101/reveal", body.dump(), h);
+      if (std::string(key) == "justification") continue;  // free text: any value is a valid justification
+      EXPECT_GE(r.status, 400) << key;
+      EXPECT_LT(r.status, 500) << key;
+    }
+    r = Call("POST", "/v1/sessions", json{{"username", v}, {"password", v}, {"totp", v}}.dump());
+    EXPECT_GE(r.status, 400);
+    EXPECT_LT(r.status, 500);
+    // As the bearer token and API key.
+    ExpectError(Call("GET", "/v1/sessions", "", {{"authorization", "Bearer " + v}}), 401);
+    ExpectError(Call("GET", "/v1/sessions", "", {{"x-api-key", v}}), 401);
+  }
+  // Nothing crashed, and the server still answers.
+  EXPECT_EQ(Call("GET", "/v1/people/101?purpose=accompaniment", "", h).status, 200);
+  EXPECT_EQ(Call("GET", "/metrics").body.find("status=\"500\""), std::string::npos);
+}
+
+TEST_F(ApiFixture, LimitsOnUrlAndHeaders) {
+  ExpectError(Call("GET", "/v1/healthz?" + std::string(3000, 'a')), 414, "uri_too_long");
+  ExpectError(Call("GET", "/v1/healthz", "", {{"x-big", std::string(9000, 'a')}}), 431, "headers_too_large");
+  ExpectError(Call("GET", "*"), 400);
+  ExpectError(Call("GET", std::string("/v1/\xff")), 400, "invalid_utf8");
+}
+
+}  // namespace
+}  // namespace cloison::api
