@@ -1,5 +1,7 @@
 #include "exposure/exposure.h"
 
+#include "iam/service.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -512,6 +514,12 @@ AccountExposure Analyzer::Analyse(const AccountInput& in) {
       for (Role r : {Role::kCounsellor, Role::kPartnerUser, Role::kSecurityOfficer, Role::kAccessManager, Role::kDpo,
                      Role::kAuditor}) {
         if (!policy_.role(r).read_people || a.HasRole(r)) continue;
+        {
+          // iam refuses a reading role next to a managing one (separation of duties).
+          std::vector<Role> after = a.roles;
+          after.push_back(r);
+          if (!iam::CheckSeparationOfDuties(after, policy_).ok()) continue;
+        }
         policy::Principal g = me;
         g.roles.push_back(r);
         std::vector<Key> gk;

@@ -11,6 +11,20 @@
 
 namespace cloison::iam {
 
+Status CheckSeparationOfDuties(const std::vector<Role>& roles, const policy::Policy& policy) {
+  const Role* manager = nullptr;
+  const Role* reader = nullptr;
+  for (const Role& r : roles) {
+    if (policy.role(r).manage_accounts) manager = &r;
+    if (policy.role(r).read_people) reader = &r;
+  }
+  if (manager && reader)
+    return InvalidArgument(StrCat("separation of duties: role ", RoleName(*manager), " manages accounts and role ",
+                                  RoleName(*reader), " reads people; one account cannot hold both"));
+  return OkStatus();
+}
+
+
 namespace {
 
 constexpr std::string_view kInvalidCredentials = "invalid credentials";
@@ -598,6 +612,7 @@ StatusOr<CreatedAccount> IamService::CreateHumanAccount(const Principal& actor, 
   for (Role r : spec.roles)
     if (std::find(roles.begin(), roles.end(), r) == roles.end()) roles.push_back(r);
   if (roles.empty()) return InvalidArgument("an account needs at least one role");
+  CLOISON_RETURN_IF_ERROR(CheckSeparationOfDuties(roles, Policy()));
   const bool plain = roles.size() == 1 && roles[0] == Role::kCounsellor;
   const UnixMicros now = clock_.NowMicros();
 
@@ -693,6 +708,11 @@ StatusOr<ChangeRequestId> IamService::RequestRoleGrant(const Principal& actor, A
   CLOISON_RETURN_IF_ERROR(RequireManager(me, t.structure));
   if (t.kind != AccountKind::kHuman) return InvalidArgument("roles are for human accounts; technical accounts have scopes");
   if (t.HasRole(role)) return AlreadyExists(StrCat("account ", account.value(), " already has role ", RoleName(role)));
+  {
+    std::vector<Role> after = t.roles;
+    after.push_back(role);
+    CLOISON_RETURN_IF_ERROR(CheckSeparationOfDuties(after, Policy()));
+  }
   ChangeSpec cs;
   cs.kind = ChangeKind::kGrantRole;
   cs.target = t.id;
@@ -960,6 +980,8 @@ Status IamService::ApplyChange(const ChangeRequest& r, const Account& approver) 
     case ChangeKind::kGrantRole:
       for (Role role : cs.roles)
         if (!t.HasRole(role)) t.roles.push_back(role);
+      // Checked again at approval: the account's roles may have changed since the request.
+      CLOISON_RETURN_IF_ERROR(CheckSeparationOfDuties(t.roles, Policy()));
       break;
     case ChangeKind::kWidenTechnicalAccess:
       t.technical.scopes = cs.scopes;

@@ -56,6 +56,7 @@
 #include "iam/lockout.h"
 #include "iam/password_policy.h"
 #include "iam/repository.h"
+#include "policy/policy.h"
 #include "iam/session.h"
 
 namespace cloison::iam {
@@ -79,7 +80,15 @@ struct IamOptions {
   int64_t request_ttl_us = 3 * kDay;             // change requests expire after 72 h
   int64_t max_technical_lifetime_us = 90 * kDay; // technical accounts: expiry <= 90 days
   int recovery_codes = 10;
+  // Role definitions for separation of duties: no account may hold a role
+  // that manages accounts together with one that reads people (else an
+  // access manager could grant itself a caseload). nullptr: Policy::Default().
+  const policy::Policy* policy = nullptr;
 };
+
+// Refuses a role set that both manages accounts and reads people, per the
+// policy's [role.X] definitions. Exposed for tests.
+Status CheckSeparationOfDuties(const std::vector<Role>& roles, const policy::Policy& policy);
 
 // An authenticated caller.
 struct Principal {
@@ -244,6 +253,7 @@ class IamService {
   StatusOr<bool> IsApproved(ChangeRequestId id, ChangeKind kind);
 
   const IamOptions& options() const { return options_; }
+  const policy::Policy& Policy() const { return options_.policy ? *options_.policy : policy::Policy::Default(); }
 
  private:
   IamService(AccountRepository& repo, std::unique_ptr<crypto::Aead> totp_aead, crypto::TokenHasher hasher,

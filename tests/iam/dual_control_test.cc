@@ -36,6 +36,18 @@ class DualControlTest : public IamFixture {
   AccountId so_national_, so_region_a_, so_region_b_, so_ml_a1_, am_ml_a1_;
 };
 
+// An access manager cannot give itself (or be given) a caseload: managing
+// accounts and reading people never sit on one account.
+TEST_F(DualControlTest, AccessManagerCannotRequestAReadingRole) {
+  Principal am = Actor("am.ml.a1");
+  auto grant = svc_->RequestRoleGrant(am, am_ml_a1_, Role::kCounsellor, "I will help with the caseload");
+  EXPECT_EQ(grant.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(MessageOf(grant.status())).find("separation of duties"), std::string::npos);
+  auto both = svc_->CreateHumanAccount(am, {kMlA1, "both.roles", "Both", {Role::kCounsellor, Role::kAccessManager}},
+                                       "one person, two hats");
+  EXPECT_EQ(both.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // The 2025 incident: a compromised access manager creates two technical
 // accounts alone. Without an independent approver at the parent level they
 // never become active.
@@ -314,6 +326,22 @@ TEST_F(DualControlTest, EventsCarryNoSecrets) {
     if (e.type == IamEventType::kRequestCreated) saw_request = true;
   }
   EXPECT_TRUE(saw_request);
+}
+
+}  // namespace
+}  // namespace cloison::iam
+
+namespace cloison::iam {
+namespace {
+
+TEST(SeparationOfDutiesTest, ManagingAndReadingRolesNeverOnOneAccount) {
+  const auto& pol = policy::Policy::Default();
+  EXPECT_TRUE(CheckSeparationOfDuties({Role::kCounsellor}, pol).ok());
+  EXPECT_TRUE(CheckSeparationOfDuties({Role::kAccessManager, Role::kAuditor}, pol).ok());
+  Status s = CheckSeparationOfDuties({Role::kAccessManager, Role::kCounsellor}, pol);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(MessageOf(s)).find("separation of duties"), std::string::npos);
+  EXPECT_FALSE(CheckSeparationOfDuties({Role::kPartnerUser, Role::kAccessManager}, pol).ok());
 }
 
 }  // namespace
