@@ -3,6 +3,7 @@
 #include "cli/common.h"
 #include "cli/exposure_cmd.h"
 #include "cli/policy_cmd.h"
+#include "cli/serve_cmd.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Cloison: compartmented personal records with an audited, guarded read path"};
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   cloison::cli::AddExposureCommands(app, ctx);
   cloison::cli::AddAccountCommands(app, ctx);
   cloison::cli::AddAuditCommands(app, ctx);
+  cloison::cli::AddServeCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

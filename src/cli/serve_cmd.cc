@@ -1,0 +1,188 @@
+#include "cli/serve_cmd.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "api/handler.h"
+#include "api/server.h"
+#include "audit/log.h"
+#include "cli/common.h"
+#include "core/clock.h"
+#include "core/strings.h"
+#include "crypto/keys.h"
+#include "crypto/secure_random.h"
+#include "crypto/x509.h"
+#include "iam/repository.h"
+#include "iam/service.h"
+#include "policy/policy.h"
+#include "policy/relation_index.h"
+
+namespace cloison::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8443";
+  bool insecure_http = false;
+  std::string cert, key, policy_file;
+  int threads = 4;
+};
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IOError(StrCat("cannot read ", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// iam events become audit entries (logins, failures, lockouts, account
+// changes). The sink cannot fail the iam call; an append failure here is
+// visible afterwards as the log's sticky error on the next read.
+audit::EventKind KindOf(iam::IamEventType t) {
+  using T = iam::IamEventType;
+  switch (t) {
+    case T::kLoginSucceeded: case T::kApiKeyAccepted: return audit::EventKind::kLogin;
+    case T::kLoginFailed: case T::kLoginThrottled: case T::kApiKeyRefused: return audit::EventKind::kLoginFailed;
+    case T::kLockout: return audit::EventKind::kLockout;
+    case T::kMfaEnrollmentStarted: case T::kMfaEnrolled: case T::kMfaFailed: case T::kRecoveryCodeUsed:
+    case T::kMfaReset: return audit::EventKind::kMfa;
+    case T::kSessionRevoked: return audit::EventKind::kLogout;
+    case T::kRequestCreated: return audit::EventKind::kChangeRequest;
+    case T::kRequestApproved: case T::kRequestRejected: case T::kRequestExpired: case T::kRequestCancelled:
+    case T::kApprovalRefused: return audit::EventKind::kApproval;
+    default: return audit::EventKind::kAccountChange;
+  }
+}
+
+Status Serve(Context& ctx, const ServeArgs& a) {
+  const size_t colon = a.listen.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument("--listen must be ADDRESS:PORT");
+  api::ServerOptions so;
+  so.address = a.listen.substr(0, colon);
+  if (so.address.size() > 2 && so.address.front() == '[' && so.address.back() == ']')
+    so.address = so.address.substr(1, so.address.size() - 2);
+  const std::string port_text = a.listen.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) > 65535)
+    return InvalidArgument("--listen: bad port");
+  so.port = static_cast<uint16_t>(std::stoi(port_text));
+  so.threads = a.threads;
+  so.tls = !a.insecure_http;
+  if (a.insecure_http && so.address != "127.0.0.1" && so.address != "::1" && so.address != "localhost")
+    return InvalidArgument("--insecure-http is only allowed on a loopback address (benchmarks)");
+  if (so.address == "localhost") so.address = "127.0.0.1";
+
+  CLOISON_RETURN_IF_ERROR(crypto::InitCrypto());
+  std::string cert_note;
+  if (so.tls) {
+    if (a.cert.empty() != a.key.empty()) return InvalidArgument("give both --cert and --key, or neither");
+    std::string cert = a.cert, key = a.key;
+    if (cert.empty()) {
+      cert = ctx.path("tls/cert.pem");
+      key = ctx.path("tls/key.pem");
+      if (!std::filesystem::exists(cert) || !std::filesystem::exists(key)) {
+        std::error_code ec;
+        std::filesystem::create_directories(ctx.path("tls"), ec);
+        ::chmod(ctx.path("tls").c_str(), 0700);
+        CLOISON_ASSIGN_OR_RETURN(auto pair, crypto::GenerateSelfSigned());
+        CLOISON_RETURN_IF_ERROR(crypto::WriteCertificateFiles(pair, cert, key));
+        cert_note = " (self-signed demo certificate just generated)";
+      }
+    }
+    CLOISON_ASSIGN_OR_RETURN(so.cert_pem, ReadFile(cert));
+    CLOISON_ASSIGN_OR_RETURN(std::string key_text, ReadFile(key));
+    so.key_pem = crypto::SecretBytes::FromString(key_text);
+    std::fill(key_text.begin(), key_text.end(), '\0');
+    cert_note = StrCat(", certificate ", cert, cert_note);
+  }
+
+  const policy::Policy* pol = &policy::Policy::Default();
+  std::optional<policy::Policy> loaded;
+  if (!a.policy_file.empty()) {
+    CLOISON_ASSIGN_OR_RETURN(policy::Policy p, policy::Policy::LoadFile(a.policy_file));
+    loaded.emplace(std::move(p));
+    pol = &*loaded;
+  }
+  CLOISON_ASSIGN_OR_RETURN(auto store, OpenStore(ctx));
+  CLOISON_ASSIGN_OR_RETURN(auto structures, store->ListStructures());
+  std::map<StructureId, std::optional<StructureId>> parents;
+  for (const Structure& s : structures) parents[s.id] = s.parent;
+  CLOISON_ASSIGN_OR_RETURN(auto index, policy::RelationIndex::Build(*store));
+
+  audit::LogOptions lo;
+  CLOISON_ASSIGN_OR_RETURN(auto log, audit::AuditLog::Open(ctx.audit_dir(), lo));
+  audit::AuditLog* log_ptr = log.get();
+  const Clock& clock = SystemClock::Instance();
+
+  CLOISON_ASSIGN_OR_RETURN(auto master, crypto::LoadMasterKey(ctx.master_key_path()));
+  CLOISON_ASSIGN_OR_RETURN(auto repo, iam::OpenSqliteAccountRepository(ctx.db_path()));
+  auto parent_of = [&parents](StructureId id) -> std::optional<StructureId> {
+    auto it = parents.find(id);
+    return it == parents.end() ? std::nullopt : it->second;
+  };
+  auto sink = [log_ptr](const iam::IamEvent& e) {
+    audit::Event ev;
+    ev.kind = KindOf(e.type);
+    ev.time = e.at;
+    if (e.actor) ev.account = *e.actor;
+    ev.source = e.source_address;
+    ev.decision = std::string(iam::IamEventTypeName(e.type));
+    ev.reason = e.detail;
+    if (e.subject) ev.details["subject"] = StrCat(e.subject->value());
+    if (e.request) ev.details["request"] = StrCat(*e.request);
+    log_ptr->Append(ev).IgnoreError();
+  };
+  CLOISON_ASSIGN_OR_RETURN(auto iam_service, iam::IamService::Create(*repo, master, clock, crypto::SecureRandom::Instance(),
+                                                                     parent_of, iam::IamOptions{}, sink));
+
+  api::HandlerDeps deps{store.get(), iam_service.get(), pol, index.get(), log.get(), &clock};
+  api::Handler handler(deps);
+  CLOISON_ASSIGN_OR_RETURN(auto server, api::Server::Create(handler, std::move(so)));
+
+  // Block the stop signals in every thread (the server's inherit the mask),
+  // and wait for one here.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  server->Start();
+  *ctx.out << "cloison: serving " << (a.insecure_http ? "http" : "https") << "://" << a.listen << " ("
+           << index->person_count() << " people, policy " << pol->source() << cert_note << ")\n"
+           << "  try: curl " << (a.insecure_http ? "" : "-k ") << (a.insecure_http ? "http" : "https") << "://"
+           << a.listen << "/v1/healthz\n";
+  ctx.out->flush();
+  int sig = 0;
+  sigwait(&set, &sig);
+  *ctx.out << "cloison: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+           << ": finishing in-flight requests, then syncing the audit log\n";
+  ctx.out->flush();
+  server->Stop();
+  server.reset();
+  return log->Close();
+}
+
+}  // namespace
+
+void AddServeCommands(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve the HTTP API (TLS by default) until SIGTERM");
+  cmd->add_option("--listen", args->listen, "ADDRESS:PORT to listen on")->capture_default_str();
+  cmd->add_flag("--insecure-http", args->insecure_http, "Plain HTTP, loopback only (benchmarks)");
+  cmd->add_option("--cert", args->cert, "TLS certificate chain, PEM (default: DATA/tls/cert.pem, generated if missing)");
+  cmd->add_option("--key", args->key, "TLS private key, PEM");
+  cmd->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
+  cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->callback([&ctx, args] {
+    Status s = Serve(ctx, *args);
+    if (!s.ok()) Fail(ctx, "serve", s);
+  });
+}
+
+}  // namespace cloison::cli
