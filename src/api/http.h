@@ -67,8 +67,6 @@ inline constexpr std::string_view kUriTooLong = "uri_too_long";              // 
 inline constexpr std::string_view kUnsupportedMediaType = "unsupported_media_type";  // 415
 inline constexpr std::string_view kHeadersTooLarge = "headers_too_large";    // 431
 inline constexpr std::string_view kQuotaExceeded = "quota_exceeded";         // 429
-inline constexpr std::string_view kTooManyConnections = "too_many_connections";  // 429 (server)
-inline constexpr std::string_view kRequestTimeout = "request_timeout";       // 408 (server)
 inline constexpr std::string_view kUnavailable = "unavailable";              // 503: audit or store down
 inline constexpr std::string_view kInternal = "internal";                    // 500: a bug, never for bad input
 }  // namespace code

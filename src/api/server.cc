@@ -116,8 +116,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnRead(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout ||
-        ec == asio::error::eof || ec == asio::error::connection_reset)
-      return DoClose();
+        ec == asio::error::eof || ec == asio::error::connection_reset || ec == ssl::error::stream_truncated ||
+        !parser_->got_some())
+      return DoClose();  // the client went away (or sent nothing): nothing to answer
     if (ec) {
       // A malformed or oversized request: answer once, then close (the
       // stream's framing can no longer be trusted).

@@ -179,6 +179,40 @@ TEST_F(ServerTest, GracefulStopClosesIdleConnections) {
   EXPECT_TRUE(ec);
 }
 
+TEST_F(ServerTest, ConnectionsPerAddressAreCapped) {
+  // max_connections_per_address = 8: the 9th connection from 127.0.0.1 is
+  // closed at once; once one closes, a new one is served.
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<Client>());
+    ASSERT_NO_THROW(clients.back()->Connect(cert_, server_->port()));
+  }
+  {
+    Client extra;
+    bool refused = false;
+    try {
+      extra.Connect(cert_, server_->port());
+      extra.Send(http::verb::get, "/v1/healthz");
+    } catch (const std::exception&) {
+      refused = true;
+    }
+    EXPECT_TRUE(refused);
+  }
+  EXPECT_EQ(clients[0]->Send(http::verb::get, "/v1/healthz").result_int(), 200);
+  clients.pop_back();  // closes (the server notices the EOF)
+  bool served = false;
+  for (int attempt = 0; attempt < 20 && !served; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    try {
+      Client again;
+      again.Connect(cert_, server_->port());
+      served = again.Send(http::verb::get, "/v1/healthz").result_int() == 200;
+    } catch (const std::exception&) {
+    }
+  }
+  EXPECT_TRUE(served);
+}
+
 TEST(X509Test, SelfSignedPairIsWrittenWithAPrivateKeyFile) {
   auto pair = crypto::GenerateSelfSigned();
   ASSERT_TRUE(pair.ok()) << pair.status();
