@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/openapi.h"
+#include "audit/merkle.h"
 #include "core/date.h"
 #include "core/strings.h"
 #include "iam/policy_principal.h"
@@ -172,6 +173,39 @@ std::optional<int64_t> ParseId(std::string_view s) {
   return v;
 }
 
+// A non-negative decimal integer query parameter (no sign, <= 18 digits).
+bool ParseU64Param(const std::map<std::string, std::string>& q, const std::string& name, std::optional<uint64_t>& out,
+                   Response& err) {
+  auto it = q.find(name);
+  if (it == q.end()) return true;
+  const std::string& v = it->second;
+  if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+    err = ErrorResponse(400, code::kInvalidParameter, StrCat("parameter '", name, "' must be a non-negative integer"));
+    return false;
+  }
+  out = std::stoull(v);
+  return true;
+}
+
+bool OnlyParams(const std::map<std::string, std::string>& q, std::initializer_list<std::string_view> allowed,
+                Response& err) {
+  for (const auto& [k, v] : q) {
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || k == a;
+    if (!ok) {
+      err = ErrorResponse(400, code::kInvalidParameter, StrCat("unknown query parameter", Echo(k)));
+      return false;
+    }
+  }
+  return true;
+}
+
+json HashList(const std::vector<audit::Hash>& hs) {
+  json arr = json::array();
+  for (const audit::Hash& h : hs) arr.push_back(audit::HashToHex(h));
+  return arr;
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
@@ -197,6 +231,9 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
   AddRoute("DELETE", "/v1/sessions/current", true, &Handler::Logout);
   AddRoute("GET", "/v1/people/{id}", true, &Handler::ReadPerson);
   AddRoute("POST", "/v1/people/{id}/reveal", true, &Handler::RevealField);
+  AddRoute("GET", "/v1/audit/checkpoint", true, &Handler::AuditCheckpoint);
+  AddRoute("GET", "/v1/audit/proofs/inclusion", true, &Handler::AuditInclusion);
+  AddRoute("GET", "/v1/audit/proofs/consistency", true, &Handler::AuditConsistency);
 }
 
 void Handler::AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn) {
@@ -460,6 +497,71 @@ Response Handler::RevealField(Call& c) {
     return ErrorResponse(400, code::kJustificationRequired, "revealing a field needs a written 'justification'");
   if (purpose.empty()) purpose = "accompaniment";
   return ReadPath(c, *id, purpose, &field, Trim(justification));
+}
+
+Response Handler::RequireAuditRole(const Call& c) const {
+  if (c.who->kind == iam::AccountKind::kHuman)
+    for (Role r : c.who->roles)
+      if (deps_.policy->role(r).verify_audit) {
+        Response ok;
+        ok.status = 0;
+        return ok;
+      }
+  return ErrorResponse(403, code::kForbidden, "the audit log's proofs need a role with verify_audit (auditor, security officer, DPO)");
+}
+
+Response Handler::AuditCheckpoint(Call& c) {
+  if (Response r = RequireAuditRole(c); r.status != 0) return r;
+  Response err;
+  if (!OnlyParams(c.query, {}, err)) return err;
+  // Signs a new checkpoint only if entries are not covered yet (durable).
+  StatusOr<audit::SignedCheckpoint> cp = deps_.audit->IssueCheckpoint();
+  if (!cp.ok()) return StatusResponse(IOError("audit"));
+  return JsonResponse(200, json{{"origin", cp->checkpoint.origin},
+                                {"size", cp->checkpoint.size},
+                                {"root", audit::HashToHex(cp->checkpoint.root)},
+                                {"note", cp->note},
+                                {"verifier_key", deps_.audit->VerifierKey()}});
+}
+
+Response Handler::AuditInclusion(Call& c) {
+  if (Response r = RequireAuditRole(c); r.status != 0) return r;
+  Response err;
+  std::optional<uint64_t> index, size;
+  if (!OnlyParams(c.query, {"index", "size"}, err) || !ParseU64Param(c.query, "index", index, err) ||
+      !ParseU64Param(c.query, "size", size, err))
+    return err;
+  if (!index) return ErrorResponse(400, code::kInvalidParameter, "missing query parameter 'index'");
+  const uint64_t n = deps_.audit->size();
+  const uint64_t sz = size.value_or(n);
+  if (sz > n) return ErrorResponse(400, code::kInvalidParameter, StrCat("size is larger than the log (", n, " entries)"));
+  if (*index >= sz) return ErrorResponse(400, code::kInvalidParameter, "index must be smaller than size");
+  auto proof = deps_.audit->InclusionProof(*index, sz);
+  auto leaf = deps_.audit->LeafHash(*index);
+  auto root = deps_.audit->RootAt(sz);
+  if (!proof.ok() || !leaf.ok() || !root.ok()) return StatusResponse(IOError("audit"));
+  return JsonResponse(200, json{{"index", *index}, {"size", sz}, {"leaf_hash", audit::HashToHex(*leaf)},
+                                {"root", audit::HashToHex(*root)}, {"proof", HashList(*proof)}});
+}
+
+Response Handler::AuditConsistency(Call& c) {
+  if (Response r = RequireAuditRole(c); r.status != 0) return r;
+  Response err;
+  std::optional<uint64_t> from, to;
+  if (!OnlyParams(c.query, {"from", "to"}, err) || !ParseU64Param(c.query, "from", from, err) ||
+      !ParseU64Param(c.query, "to", to, err))
+    return err;
+  if (!from) return ErrorResponse(400, code::kInvalidParameter, "missing query parameter 'from'");
+  const uint64_t n = deps_.audit->size();
+  const uint64_t t = to.value_or(n);
+  if (t > n) return ErrorResponse(400, code::kInvalidParameter, StrCat("'to' is larger than the log (", n, " entries)"));
+  if (*from == 0 || *from > t) return ErrorResponse(400, code::kInvalidParameter, "need 0 < from <= to");
+  auto proof = deps_.audit->ConsistencyProof(*from, t);
+  auto r1 = deps_.audit->RootAt(*from);
+  auto r2 = deps_.audit->RootAt(t);
+  if (!proof.ok() || !r1.ok() || !r2.ok()) return StatusResponse(IOError("audit"));
+  return JsonResponse(200, json{{"from", *from}, {"to", t}, {"from_root", audit::HashToHex(*r1)},
+                                {"to_root", audit::HashToHex(*r2)}, {"proof", HashList(*proof)}});
 }
 
 QuotaLimits Handler::LimitsFor(const Call& c) const {

@@ -87,6 +87,11 @@ class Handler {
   Response ListSessions(Call& c);
   Response ReadPerson(Call& c);
   Response RevealField(Call& c);
+  Response AuditCheckpoint(Call& c);
+  Response AuditInclusion(Call& c);
+  Response AuditConsistency(Call& c);
+  // 0 when the caller holds a role with verify_audit; else the 403.
+  Response RequireAuditRole(const Call& c) const;
 
   // The shared read path (see the file comment). `reveal` may be null.
   Response ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,

@@ -140,13 +140,14 @@ class ApiFixture : public ::testing::Test {
     handler_ = std::make_unique<Handler>(deps);
   }
 
-  AccountId AddHuman(const std::string& username, int64_t structure, int64_t quota) {
+  AccountId AddHuman(const std::string& username, int64_t structure, int64_t quota,
+                     std::vector<Role> roles = {Role::kCounsellor}) {
     iam::Account a;
     a.kind = iam::AccountKind::kHuman;
     a.structure = StructureId(structure);
     a.username = username;
     a.display_name = username;
-    a.roles = {Role::kCounsellor};
+    a.roles = std::move(roles);
     a.status = iam::AccountStatus::kActive;
     a.created_at = a.updated_at = clock_.NowMicros() - 365LL * 86400 * 1'000'000;
     a.daily_read_quota = quota;

@@ -3,6 +3,8 @@
 #include <set>
 
 #include "api/quota.h"
+#include "audit/merkle.h"
+#include "crypto/totp.h"
 #include "api_fixture.h"
 
 namespace cloison::api {
@@ -324,6 +326,66 @@ TEST_F(ApiFixture, LimitsOnUrlAndHeaders) {
   ExpectError(Call("GET", "/v1/healthz", "", {{"x-big", std::string(9000, 'a')}}), 431, "headers_too_large");
   ExpectError(Call("GET", "*"), 400);
   ExpectError(Call("GET", std::string("/v1/\xff")), 400, "invalid_utf8");
+}
+
+}  // namespace
+}  // namespace cloison::api
+
+namespace cloison::api {
+namespace {
+
+audit::Hash FromHex(const std::string& hex) {
+  audit::Hash h{};
+  for (size_t i = 0; i < h.size() && 2 * i + 1 < hex.size(); ++i) h[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  return h;
+}
+std::vector<audit::Hash> Hashes(const nlohmann::json& arr) {
+  std::vector<audit::Hash> out;
+  for (const auto& x : arr) out.push_back(FromHex(x.get<std::string>()));
+  return out;
+}
+
+TEST_F(ApiFixture, AuditProofsForAuditorsOnly) {
+  AddHuman("auditor1", 1, 0, {Role::kAuditor});
+  // Privileged: TOTP enrolment, then login with a code.
+  iam::LoginRequest lr{"auditor1", crypto::SecretBytes::FromString(kPassword), {}, "10.0.0.1"};
+  auto en = iam_->BeginTotpEnrollment(lr);
+  ASSERT_TRUE(en.ok()) << en.status();
+  auto secret = crypto::TotpSecretFromBase32(en->secret_base32);
+  ASSERT_TRUE(secret.ok());
+  lr.second_factor = crypto::SecretBytes::FromString(*crypto::TotpGenerate(*secret, clock_.NowSeconds()));
+  ASSERT_TRUE(iam_->ConfirmTotpEnrollment(lr).ok());
+  clock_.AdvanceSeconds(30);
+  Response r = Call("POST", "/v1/sessions",
+                    nlohmann::json{{"username", "auditor1"}, {"password", kPassword},
+                                   {"totp", *crypto::TotpGenerate(*secret, clock_.NowSeconds())}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string auditor = J(r)["token"];
+  const std::string counsellor = Login("counsellor");
+  for (int id : {101, 102, 201}) Call("GET", StrCat("/v1/people/", id, "?purpose=accompaniment"), "", Bearer(counsellor));
+
+  ExpectError(Call("GET", "/v1/audit/checkpoint", "", Bearer(counsellor)), 403, "forbidden");
+  r = Call("GET", "/v1/audit/checkpoint", "", Bearer(auditor));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const uint64_t size = J(r)["size"];
+  EXPECT_EQ(size, audit_->size());
+  const audit::Hash root = FromHex(J(r)["root"]);
+
+  r = Call("GET", StrCat("/v1/audit/proofs/inclusion?index=1&size=", size), "", Bearer(auditor));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(audit::VerifyInclusion(1, size, FromHex(J(r)["leaf_hash"]), Hashes(J(r)["proof"]), root).ok());
+  r = Call("GET", StrCat("/v1/audit/proofs/consistency?from=1&to=", size), "", Bearer(auditor));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(audit::VerifyConsistency(1, size, FromHex(J(r)["from_root"]), root, Hashes(J(r)["proof"])).ok());
+
+  for (const char* bad : {"/v1/audit/proofs/inclusion", "/v1/audit/proofs/inclusion?index=-1",
+                          "/v1/audit/proofs/inclusion?index=99999", "/v1/audit/proofs/inclusion?index=0&size=999999",
+                          "/v1/audit/proofs/inclusion?index=1%20OR%201=1", "/v1/audit/proofs/consistency?from=0",
+                          "/v1/audit/proofs/consistency?from=5&to=2", "/v1/audit/proofs/consistency?from=1&x=2",
+                          "/v1/audit/checkpoint?size=1"}) {
+    SCOPED_TRACE(bad);
+    ExpectError(Call("GET", bad, "", Bearer(auditor)), 400, "invalid_parameter");
+  }
 }
 
 }  // namespace
