@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libsodium-dev libssl-dev liboath-dev libsqlite3-dev sqlite3 libpq-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  libboost-dev libboost-system-dev
+  libabsl-dev libboost-dev libboost-system-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   openssl
 )
