@@ -1,0 +1,165 @@
+// guard::Guard: inline detection and containment of data extraction.
+//
+// Every access that could release personal data (a read, a reveal, a search
+// or listing page) and every denied attempt goes through Assess() *before*
+// the data leave, on the request path, after the policy allowed it and before
+// the audit entry is appended. The guard keeps per-account, per-peer-group
+// (role x structure kind) and global state in sliding windows and answers
+// with a Verdict: an Action (by severity, thresholds from the policy file's
+// [guard] section), a score and an explanation in plain words such as
+//   "read 412 distinct people in 10 minutes; its own 30-day p99 is 38 and its
+//    peers' is 55; outside its structure's opening hours; 37 of them never
+//    read before by this account".
+//
+// The guard decides; it does not act. The caller (access::Gate) turns a
+// kSuspend verdict into iam suspensions (the account and Verdict::also_suspend)
+// and writes every non-kAllow verdict to the audit log with its explanation.
+//
+// Cold start: a fresh deployment has no history. Peer-group priors from the
+// config stand in for an account's own baseline until it has
+// `min_history_days` of history, so the first request is already protected.
+//
+// State survives restarts: SaveState()/LoadState() serialise everything the
+// guard learnt (baselines, windows, seen sets, alerts, suspended/under-alert
+// accounts); the server saves on shutdown and periodically, and on start
+// replays the audit entries newer than the snapshot through Observe().
+//
+// Thread-safety: all methods may be called from any thread; Assess() takes a
+// short per-shard lock. Time comes only from the Access records (and the
+// Clock passed at creation for housekeeping), so tests and the simulator are
+// deterministic.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/domain.h"
+#include "core/ids.h"
+#include "core/status.h"
+
+namespace cloison::guard {
+
+// By increasing severity. Each level implies the ones below (a kThrottle is
+// also an alert and is recorded).
+enum class Action {
+  kAllow = 0,   // nothing unusual
+  kRecord,      // unusual enough to keep in the audit log, no alert
+  kAlert,       // a security officer should look
+  kStepUp,      // require a fresh TOTP before continuing (humans with MFA)
+  kThrottle,    // refuse this access (429), keep the account
+  kSuspend,     // refuse, suspend the account and those it created/approved
+};
+std::string_view ActionName(Action a);  // "allow", "record", "alert", "step_up", "throttle", "suspend"
+std::optional<Action> ParseAction(std::string_view s);
+
+// What the guard knows about an account. The caller registers it (from iam
+// and the store) before its first access, and again when it changes.
+struct AccountProfile {
+  AccountId account;
+  bool technical = false;  // a technical (integration) account, not a person
+  StructureId structure;
+  StructureKind structure_kind = StructureKind::kAgency;
+  std::vector<Role> roles;  // peer group: first role (or "technical") x structure kind
+  UnixMicros created_at = 0;
+  bool probation = false;
+  std::optional<AccountId> created_by;
+  std::optional<AccountId> approved_by;
+  // The structure's local time zone (IANA name) and opening hours, for the
+  // off-hours signal.
+  std::string time_zone = "Europe/Paris";
+  OpeningHours hours;
+};
+
+enum class AccessKind {
+  kRead,     // one person's record for a purpose
+  kReveal,   // a sensitive field with a justification
+  kSearch,   // a search page: `persons` are the results released
+  kList,     // a caseload / candidates listing page
+  kDenied,   // the policy refused (probing out-of-scope ids)
+};
+std::string_view AccessKindName(AccessKind k);
+
+struct Access {
+  UnixMicros time = 0;
+  AccountId account;
+  AccessKind kind = AccessKind::kRead;
+  std::string_view source;             // client network address ("" if unknown)
+  std::span<const PersonId> persons;   // people whose data this access releases (or tried to)
+  std::string_view query;              // search: the normalised query, e.g. "nom:dup", "cp:67000", "dn:2004-05-01"
+  int64_t page = 0;                    // search/list: 0-based page number
+};
+
+struct Verdict {
+  Action action = Action::kAllow;
+  double score = 0;          // 0 = ordinary; thresholds in GuardConfig
+  std::string explanation;   // plain words; empty when kAllow
+  std::vector<std::string> signals;  // names of the signals that fired, e.g. "volume", "off_hours", "honeytoken"
+  // kSuspend: other accounts to suspend with this one (created or approved by
+  // it recently).
+  std::vector<AccountId> also_suspend;
+};
+
+struct Alert {
+  uint64_t id = 0;
+  UnixMicros time = 0;
+  AccountId account;
+  Action action = Action::kAlert;
+  double score = 0;
+  std::string explanation;
+  std::vector<std::string> signals;
+};
+
+// Thresholds and priors; parsed from the [guard] section of the policy file
+// (docs/guard.md), defaults compiled in from config/policy.toml.
+struct GuardConfig {
+  // Score at or above which each action applies.
+  double record_at = 2, alert_at = 4, step_up_at = 6, throttle_at = 8, suspend_at = 10;
+  // Short window for volume/distinct people, and the baseline horizon.
+  int64_t window_seconds = 600;
+  int baseline_days = 30;
+  int min_history_days = 5;
+  // How far back "created or approved recently" reaches for suspension.
+  int64_t related_accounts_seconds = 14 * 86'400;
+  // Per peer group, the prior p99 of distinct people per window (cold start).
+  // Key "role:structure_kind" or "technical:structure_kind"; "*" = fallback.
+  std::vector<std::pair<std::string, double>> peer_priors;
+
+  static StatusOr<GuardConfig> FromPolicyText(std::string_view toml, std::string_view source_name);
+  static const GuardConfig& Default();  // from the compiled-in config/policy.toml
+};
+
+class Guard {
+ public:
+  static std::unique_ptr<Guard> Create(GuardConfig config, const Clock& clock);
+  virtual ~Guard() = default;
+
+  virtual void RegisterAccount(const AccountProfile& profile) = 0;
+  // Decoy people planted where only enumeration or bulk listing finds them;
+  // any access to one is at least a kSuspend.
+  virtual void AddHoneytoken(PersonId person) = 0;
+  virtual bool IsHoneytoken(PersonId person) const = 0;
+
+  // Scores an access and updates the state. Called before data leave.
+  virtual Verdict Assess(const Access& access) = 0;
+  // Updates the state without scoring (replaying the audit log on start).
+  virtual void Observe(const Access& access) = 0;
+
+  // Accounts the guard suspended or put under alert. An account under alert
+  // makes the accounts it creates or approves suspicious.
+  virtual bool UnderAlert(AccountId account) const = 0;
+  virtual std::vector<Alert> Alerts(UnixMicros since = 0) const = 0;
+  // After a reinstatement (dual control, in iam): clear the account's alert
+  // state so its next access is scored afresh.
+  virtual void Clear(AccountId account) = 0;
+
+  virtual Status SaveState(std::string* out) const = 0;
+  virtual Status LoadState(std::string_view in) = 0;  // Corruption on bad input
+};
+
+}  // namespace cloison::guard
