@@ -268,6 +268,10 @@ class SqliteStore final : public Store {
   Status PutOrientations(std::span<const Orientation> orientations) override;
   StatusOr<std::vector<Orientation>> OrientationsOfPerson(PersonId person) override;
   Status ForEachOrientation(const std::function<void(const Orientation&)>& fn) override;
+  StatusOr<OrientationId> AddOrientation(const Orientation& o) override;
+  StatusOr<Orientation> GetOrientation(OrientationId id) override;
+  StatusOr<TrainingSession> GetTrainingSession(TrainingSessionId id) override;
+  StatusOr<Formation> GetFormation(FormationId id) override;
 
   StatusOr<UpsertResult> UpsertPersons(std::span<const Person> persons) override;
   StatusOr<Person> GetPerson(PersonId id, const FieldMask& mask) override;
@@ -348,6 +352,7 @@ class SqliteStore final : public Store {
   Stmt formation_by_code_, upsert_formation_, list_formations_;
   Stmt session_by_code_, upsert_session_, list_sessions_;
   Stmt put_orientation_, orientations_of_person_, all_orientations_;
+  Stmt add_orientation_, get_orientation_, get_session_, get_formation_;
 };
 
 Status SqliteStore::Open() {
@@ -546,6 +551,16 @@ Status SqliteStore::PrepareStatements() {
                                                                " FROM orientations WHERE person_id = ? ORDER BY id")));
   CLOISON_RETURN_IF_ERROR(
       prep(all_orientations_, StrCat("SELECT ", kOrientationCols, " FROM orientations ORDER BY id")));
+  CLOISON_RETURN_IF_ERROR(prep(
+      add_orientation_,
+      "INSERT INTO orientations(person_id, session_id, counsellor_id, status, proposed_day, decided_day, "
+      "enrolled_day, ended_day) VALUES(?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+  CLOISON_RETURN_IF_ERROR(
+      prep(get_orientation_, StrCat("SELECT ", kOrientationCols, " FROM orientations WHERE id = ?")));
+  CLOISON_RETURN_IF_ERROR(prep(
+      get_session_, "SELECT id, formation_id, code, start_day, end_day, place FROM training_sessions WHERE id = ?"));
+  CLOISON_RETURN_IF_ERROR(
+      prep(get_formation_, "SELECT id, organisation_id, code, title, domain FROM formations WHERE id = ?"));
   return OkStatus();
 }
 
@@ -812,6 +827,69 @@ Status SqliteStore::ForEachOrientation(const std::function<void(const Orientatio
     fn(ReadOrientation(all_orientations_));
   }
   return OkStatus();
+}
+
+StatusOr<OrientationId> SqliteStore::AddOrientation(const Orientation& o) {
+  if (o.id.valid()) return InvalidArgument("AddOrientation: the id must be zero (the store assigns it)");
+  Txn txn(db_);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
+  auto bind_date = [](const Stmt& s, int i, const std::optional<Date>& d) {
+    if (d) s.BindInt(i, d->ToDays()); else s.BindNull(i);
+  };
+  int64_t id = 0;
+  {
+    ScopedReset r(add_orientation_);
+    add_orientation_.BindInt(1, o.person.value());
+    add_orientation_.BindInt(2, o.session.value());
+    add_orientation_.BindInt(3, o.counsellor.value());
+    add_orientation_.BindText(4, OrientationStatusName(o.status));
+    add_orientation_.BindInt(5, o.proposed_on.ToDays());
+    bind_date(add_orientation_, 6, o.decided_on);
+    bind_date(add_orientation_, 7, o.enrolled_on);
+    bind_date(add_orientation_, 8, o.ended_on);
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(add_orientation_, "add orientation"));
+    if (!row) return IOError("add orientation: no id returned");
+    id = add_orientation_.ColumnInt(0);
+  }
+  CLOISON_RETURN_IF_ERROR(txn.Commit());
+  return OrientationId(id);
+}
+
+StatusOr<Orientation> SqliteStore::GetOrientation(OrientationId id) {
+  ScopedReset r(get_orientation_);
+  get_orientation_.BindInt(1, id.value());
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(get_orientation_, "read orientation"));
+  if (!row) return NotFound(StrCat("orientation ", id.value(), " does not exist"));
+  return ReadOrientation(get_orientation_);
+}
+
+StatusOr<TrainingSession> SqliteStore::GetTrainingSession(TrainingSessionId id) {
+  ScopedReset r(get_session_);
+  get_session_.BindInt(1, id.value());
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(get_session_, "read training session"));
+  if (!row) return NotFound(StrCat("training session ", id.value(), " does not exist"));
+  TrainingSession s;
+  s.id = TrainingSessionId(get_session_.ColumnInt(0));
+  s.formation = FormationId(get_session_.ColumnInt(1));
+  s.code = std::string(get_session_.ColumnText(2));
+  s.start = Date::FromDays(get_session_.ColumnInt(3));
+  s.end = Date::FromDays(get_session_.ColumnInt(4));
+  s.place = std::string(get_session_.ColumnText(5));
+  return s;
+}
+
+StatusOr<Formation> SqliteStore::GetFormation(FormationId id) {
+  ScopedReset r(get_formation_);
+  get_formation_.BindInt(1, id.value());
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(get_formation_, "read formation"));
+  if (!row) return NotFound(StrCat("formation ", id.value(), " does not exist"));
+  Formation f;
+  f.id = FormationId(get_formation_.ColumnInt(0));
+  f.organisation = StructureId(get_formation_.ColumnInt(1));
+  f.code = std::string(get_formation_.ColumnText(2));
+  f.title = std::string(get_formation_.ColumnText(3));
+  f.domain = std::string(get_formation_.ColumnText(4));
+  return f;
 }
 
 // ----------------------------------------------------------------- people

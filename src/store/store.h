@@ -85,6 +85,14 @@ class Store {
   virtual StatusOr<std::vector<Orientation>> OrientationsOfPerson(PersonId person) = 0;
   // Calls fn for every orientation (for in-memory relation indexes).
   virtual Status ForEachOrientation(const std::function<void(const Orientation&)>& fn) = 0;
+  // Inserts one new orientation (its id must be zero) and returns the id the
+  // store assigned; the API's "orient a person" writes through this.
+  virtual StatusOr<OrientationId> AddOrientation(const Orientation& o) = 0;
+  // One orientation by id; NotFound if absent.
+  virtual StatusOr<Orientation> GetOrientation(OrientationId id) = 0;
+  // One session / formation by id; NotFound if absent.
+  virtual StatusOr<TrainingSession> GetTrainingSession(TrainingSessionId id) = 0;
+  virtual StatusOr<Formation> GetFormation(FormationId id) = 0;
 
   // --- People.
   // Inserts or updates `persons` in one transaction. A person with a valid id

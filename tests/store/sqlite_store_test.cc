@@ -801,6 +801,33 @@ TEST_F(StoreTest, NetworkUpsertsMatchNaturalKeys) {
   ASSERT_TRUE(st->ForEachOrientation([&](const Orientation&) { ++n; }).ok());
   EXPECT_EQ(n, 2);
 
+  // Single-row reads and AddOrientation (the API's write path).
+  EXPECT_EQ(st->GetTrainingSession(*sid)->code, "S-001");
+  EXPECT_EQ(st->GetTrainingSession(*sid)->formation, *fid);
+  EXPECT_EQ(st->GetFormation(*fid)->organisation, *aid);
+  EXPECT_TRUE(IsNotFound(st->GetTrainingSession(TrainingSessionId(999)).status()));
+  EXPECT_TRUE(IsNotFound(st->GetFormation(FormationId(999)).status()));
+  EXPECT_EQ(st->GetOrientation(OrientationId(77))->status, OrientationStatus::kEnrolled);
+  EXPECT_TRUE(IsNotFound(st->GetOrientation(OrientationId(78)).status()));
+  Orientation o3 = o1;
+  o3.person = persons->ids[2];
+  auto oid = st->AddOrientation(o3);
+  ASSERT_TRUE(oid.ok()) << oid.status();
+  EXPECT_EQ(*oid, OrientationId(78));  // after the largest id
+  auto got = st->GetOrientation(*oid);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->person, persons->ids[2]);
+  EXPECT_EQ(got->status, OrientationStatus::kProposed);
+  EXPECT_EQ(got->proposed_on, o1.proposed_on);
+  EXPECT_FALSE(got->decided_on.has_value());
+  o3.id = OrientationId(5);
+  EXPECT_TRUE(IsInvalidArgument(st->AddOrientation(o3).status()));
+  o3.id = OrientationId();
+  ASSERT_TRUE(st->AddOrientation(o3).ok());  // a second orientation of the same person
+  n = 0;
+  ASSERT_TRUE(st->ForEachOrientation([&](const Orientation&) { ++n; }).ok());
+  EXPECT_EQ(n, 4);
+
   std::vector<std::tuple<PersonId, StructureId, std::optional<AccountId>>> rel;
   ASSERT_TRUE(st->ForEachPersonRelation([&](PersonId p, StructureId s, std::optional<AccountId> c) {
                   rel.emplace_back(p, s, c);
@@ -814,7 +841,7 @@ TEST_F(StoreTest, NetworkUpsertsMatchNaturalKeys) {
   EXPECT_EQ(stats->agents, 1);
   EXPECT_EQ(stats->formations, 1);
   EXPECT_EQ(stats->training_sessions, 1);
-  EXPECT_EQ(stats->orientations, 2);
+  EXPECT_EQ(stats->orientations, 4);
   EXPECT_EQ(stats->persons, 3);
 }
 
