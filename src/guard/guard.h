@@ -105,6 +105,11 @@ struct Verdict {
   std::vector<AccountId> also_suspend;
 };
 
+// One alert (a verdict >= kAlert). Repeated verdicts of the same action for
+// the same account within one window are folded into the first alert
+// (`repeats`, `last_time`, and the highest score with its explanation), so a
+// throttled or suspended account hammering the API makes one alert, not
+// thousands.
 struct Alert {
   uint64_t id = 0;
   UnixMicros time = 0;
@@ -113,23 +118,98 @@ struct Alert {
   double score = 0;
   std::string explanation;
   std::vector<std::string> signals;
+  uint64_t repeats = 0;        // further verdicts folded into this alert
+  UnixMicros last_time = 0;    // time of the latest folded verdict (== time if none)
 };
 
-// Thresholds and priors; parsed from the [guard] section of the policy file
-// (docs/guard.md), defaults compiled in from config/policy.toml.
+// Thresholds, weights and priors; parsed from the [guard] section of the
+// policy file (every key is documented in config/policy.toml and
+// docs/guard.md), defaults compiled in from config/policy.toml. The member
+// defaults below equal the shipped config, so a policy file without [guard]
+// behaves like the default one.
+//
+// Scoring in one line (details in docs/guard.md):
+//   score = (sum of behaviour points) x context multiplier + context points
+// behaviour: volume, novelty, off_hours, denied, sequential_ids, paging,
+// search_sweep, new_network; context: new account, probation, new technical
+// account, creator/approver under alert. A honeytoken forces kSuspend.
 struct GuardConfig {
   // Score at or above which each action applies.
   double record_at = 2, alert_at = 4, step_up_at = 6, throttle_at = 8, suspend_at = 10;
   // Short window for volume/distinct people, and the baseline horizon.
-  int64_t window_seconds = 600;
+  int64_t window_seconds = 600;  // a multiple of 60, 60..86400
   int baseline_days = 30;
   int min_history_days = 5;
+  // An account's own p99 is trusted only with min_history_days of history
+  // and at least this many active windows; before that the peer reference
+  // (observed or prior) stands alone.
+  int min_history_windows = 20;
+  // A peer group's observed p99 replaces its prior once the group has this
+  // many active windows over at least min_history_days.
+  int peer_min_windows = 500;
   // How far back "created or approved recently" reaches for suspension.
   int64_t related_accounts_seconds = 14 * 86'400;
+  // How long a verdict >= kAlert keeps an account "under alert" (a
+  // suspension keeps it until Clear()).
+  int64_t under_alert_seconds = 7 * 86'400;
+
+  // --- Volume: distinct people read in the sliding window vs the reference
+  // max(own p99, peer p99 or prior, min_reference); points =
+  // volume_weight * log2(distinct / reference) above the reference.
+  double min_reference = 8;
+  double volume_weight = 3;
+  // Accesses (not distinct) are compared with reference * volume_factor.
+  double volume_factor = 4;
+  // People released by search results and listings are counted apart and
+  // compared with reference * list_ratio (a caseload page of 50 names is
+  // ordinary; 50 full records in 10 minutes is not).
+  double list_ratio = 5;
+  // --- Novelty: people never read before by this account (only once the
+  // account has min_history_days of history).
+  double novelty_weight = 3;
+  int novelty_min_people = 5;     // fewer new people in the window: no points
+  int novelty_full_people = 20;   // full weight from this many new people
+  // --- Off-hours by the structure's time zone and opening hours.
+  double off_hours_weight = 1.5;
+  double night_weight = 1;        // added between night_start_hour and night_end_hour local
+  int night_start_hour = 22, night_end_hour = 6;
+  // --- Denied attempts (probing out-of-scope ids) in the window.
+  double denied_weight = 2.5;
+  int denied_free = 2;
+  // --- Enumeration.
+  double sequential_weight = 2.5;  // person ids within sequential_max_gap of the previous one
+  int sequential_free = 3;
+  int sequential_max_gap = 2;
+  double paging_weight = 2.5;      // consecutive page numbers of the same query/listing
+  int paging_free = 4;
+  double search_weight = 2.5;      // distinct search queries of one kind (nom:, cp:, dn:) in the window
+  int search_free = 10;
+  // --- New source network (IPv4 /24, IPv6 /48) for this account; the first
+  // network ever seen is not new. Fires during new_network_seconds after the
+  // network was first seen.
+  double new_network_weight = 1.5;
+  int64_t new_network_seconds = 3600;
+  // --- Context: multipliers on the behaviour points (their product is
+  // capped at max_multiplier) and additive points.
+  int new_account_days = 14;
+  double new_account_multiplier = 1.5;
+  double probation_multiplier = 1.5;
+  int technical_new_days = 30;
+  double technical_new_multiplier = 2;
+  double creator_under_alert_multiplier = 2;
+  double creator_under_alert_points = 2;
+  double max_multiplier = 4;
+  // --- Memory bounds per account.
+  int max_seen_people = 4096;  // people remembered for novelty/distinct counting
+  int max_networks = 32;       // networks remembered per account
+
   // Per peer group, the prior p99 of distinct people per window (cold start).
   // Key "role:structure_kind" or "technical:structure_kind"; "*" = fallback.
   std::vector<std::pair<std::string, double>> peer_priors;
 
+  // Parses the [guard] table (and [guard.peer_prior]) of a policy file.
+  // A file without [guard] yields the defaults. Errors are InvalidArgument
+  // "SOURCE:LINE: guard.KEY must be ...".
   static StatusOr<GuardConfig> FromPolicyText(std::string_view toml, std::string_view source_name);
   static const GuardConfig& Default();  // from the compiled-in config/policy.toml
 };

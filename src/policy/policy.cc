@@ -172,7 +172,7 @@ StatusOr<Policy> Policy::Parse(std::string_view text, std::string_view source_na
 
   CLOISON_RETURN_IF_ERROR(CheckKeys(c, root,
                                     {"version", "catalog", "min_justification_chars", "purpose", "role",
-                                     "quota", "rule"},
+                                     "quota", "rule", "guard"},  // [guard]: parsed by guard::GuardConfig
                                     ""));
   if (const toml::node* v = root.get("version")) {
     if (!v->is_integer() || v->as_integer()->get() != 1) return c.Error(*v, "unsupported policy version (expected 1)");
