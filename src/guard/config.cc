@@ -34,7 +34,7 @@ const std::vector<Key>& Keys() {
       IKEY(min_history_windows, 1, 1e6), IKEY(peer_min_windows, 1, 1e9),
       IKEY(related_accounts_seconds, 0, 1e9), IKEY(under_alert_seconds, 0, 1e9),
       DKEY(min_reference, 1, 1e7), DKEY(volume_weight, 0, 1e3), DKEY(volume_factor, 1, 1e3),
-      DKEY(list_ratio, 1, 1e3),
+      DKEY(list_ratio, 1, 1e3), DKEY(list_min_reference, 1, 1e7),
       DKEY(novelty_weight, 0, 1e3), IKEY(novelty_min_people, 0, 1e6), IKEY(novelty_full_people, 1, 1e6),
       DKEY(off_hours_weight, 0, 1e3), DKEY(night_weight, 0, 1e3), IKEY(night_start_hour, 0, 23),
       IKEY(night_end_hour, 0, 23),

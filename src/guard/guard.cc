@@ -627,14 +627,17 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
     }
     ++b.volume;
     if (!is_read) ++b.denied;
-    // Sequential ids (reads and denied probes, one person at a time).
-    if (st.last_person != 0) {
+    Seen* sp = is_read ? &st.seen[pid] : nullptr;
+    // Sequential ids: denied probes, and reads of people this account was
+    // never shown (reading down a listing it received is navigation, not
+    // enumeration, even when the ids are consecutive).
+    if (st.last_person != 0 && (!is_read || (sp->last_read == 0 && sp->last_list == 0))) {
       int64_t d = pid > st.last_person ? pid - st.last_person : st.last_person - pid;
       if (d >= 1 && d <= c_.sequential_max_gap) ++b.seq;
     }
     st.last_person = pid;
     if (is_read) {
-      Seen& s = st.seen[pid];
+      Seen& s = *sp;
       if (s.last_read == 0) ++b.new_read;
       move_from(s.last_read, &Bucket::read);
       s.last_read = static_cast<uint32_t>(m);
@@ -768,7 +771,7 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
   p.ref = std::max({c_.min_reference, p.own_ref, p.peer_ref});
 
   double pr = f.d_read > p.ref ? c_.volume_weight * std::log2(f.d_read / p.ref) : 0;
-  const double vref = p.ref * c_.volume_factor, lref = p.ref * c_.list_ratio;
+  const double vref = p.ref * c_.volume_factor, lref = std::max(p.ref * c_.list_ratio, c_.list_min_reference);
   double pv = f.volume > vref ? c_.volume_weight * std::log2(f.volume / vref) : 0;
   double pl = f.d_list > lref ? c_.volume_weight * std::log2(f.d_list / lref) : 0;
   p.volume = std::max({pr, pv, pl});
@@ -871,7 +874,7 @@ void GuardImpl::Explain(const AccountState& st, const Features& f, const Points&
     if (p.vol_read) what = StrCat("read ", f.d_read, " distinct people in ", win);
     if (p.vol_accesses) what += StrCat(what.empty() ? "" : ", ", f.volume, " accesses in ", win);
     if (p.vol_list) what += StrCat(what.empty() ? "" : ", ", f.d_list, " people in search results and listings in ", win,
-                                   " (ordinary up to ", Fmt(p.ref * c_.list_ratio), ")");
+                                   " (ordinary up to ", Fmt(std::max(p.ref * c_.list_ratio, c_.list_min_reference)), ")");
     add("volume", StrCat(what, "; ", own, " and ", peers));
   }
   if (p.off_hours > 0) {

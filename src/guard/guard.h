@@ -135,7 +135,7 @@ struct Alert {
 // account, creator/approver under alert. A honeytoken forces kSuspend.
 struct GuardConfig {
   // Score at or above which each action applies.
-  double record_at = 2, alert_at = 4, step_up_at = 6, throttle_at = 8, suspend_at = 10;
+  double record_at = 1.5, alert_at = 4, step_up_at = 6, throttle_at = 8, suspend_at = 10;
   // Short window for volume/distinct people, and the baseline horizon.
   int64_t window_seconds = 600;  // a multiple of 60, 60..86400
   int baseline_days = 30;
@@ -164,6 +164,9 @@ struct GuardConfig {
   // compared with reference * list_ratio (a caseload page of 50 names is
   // ordinary; 50 full records in 10 minutes is not).
   double list_ratio = 5;
+  // ... but never below this many listed people (listing one's whole
+  // caseload in a few pages is ordinary work).
+  double list_min_reference = 160;
   // --- Novelty: people never read before by this account (only once the
   // account has min_history_days of history).
   double novelty_weight = 3;
