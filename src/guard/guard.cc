@@ -154,16 +154,20 @@ struct Group {
   std::mutex mu;
   PeriodHist<uint32_t> hist;
   int64_t first_min = -1;
-  uint32_t adds = 0;
+  uint64_t adds = 0;  // windows added (running count)
   double observed_p99 = 0;
   bool observed = false;  // the observed p99 replaced the prior
   std::atomic<double> reference{10};
+  std::atomic<bool> reference_observed{false};  // for explanations: "peers' p99" vs "prior"
 };
 
+// One minute of the sliding window; 16 bytes so a 10-minute ring is 2.5
+// cache lines. Counts saturate at 65535 per minute.
 struct Bucket {
-  int64_t minute = -1;
-  uint32_t read = 0, list = 0, volume = 0, new_read = 0, denied = 0, seq = 0;
+  int32_t minute = -1;  // unix minute (int32 lasts until year 6053)
+  uint16_t read = 0, list = 0, volume = 0, new_read = 0, denied = 0, seq = 0;
 };
+inline void Inc(uint16_t& c, uint32_t n = 1) { c = static_cast<uint16_t>(std::min<uint32_t>(c + n, 65535)); }
 
 struct Seen {
   uint32_t last_read = 0;  // unix minute; 0 = never
@@ -193,15 +197,18 @@ struct AccountState {
   std::vector<Bucket> ring;
   int64_t cur_wi = -1;
   uint32_t cur_peak = 0;
-  PeriodHist<uint16_t> hist;
+  std::unique_ptr<PeriodHist<uint16_t>> hist = std::make_unique<PeriodHist<uint16_t>>();  // cold: out of line
   double own_p99 = 0;
   uint64_t own_windows = 0;
+  bool own_dirty = true;  // own_p99/own_windows to recompute (lazily, only when they matter)
   int64_t last_person = 0;
   uint64_t page_key = 0;
   int64_t last_page = -1, page_min = 0, page_run = 0;
   std::vector<QueryEntry> queries;
   std::string last_source;
   uint64_t last_net = 0;
+  int64_t last_net_new_until = 0;  // minute until which last_net counts as new (fast path)
+  bool last_net_known = false;
   std::vector<Network> networks;
   // Cached from the under-alert map (valid while epoch matches).
   uint64_t epoch = ~uint64_t{0};
@@ -488,19 +495,23 @@ class GuardImpl final : public Guard {
   void RecordWindow(AccountState& st, int64_t window_index, int64_t now_min) {
     const int64_t wmin = window_index * wmin_;
     const int32_t p = PeriodOfMinute(wmin), cur = PeriodOfMinute(now_min);
-    st.hist.Add(p, st.cur_peak);
-    st.own_p99 = st.hist.P99(cur);
-    st.own_windows = st.hist.Total(cur);
+    st.hist->Add(p, st.cur_peak);
+    st.own_dirty = true;
     Group& g = *st.group;
     std::lock_guard lock(g.mu);
     if (g.first_min < 0) g.first_min = wmin;
     g.hist.Add(p, st.cur_peak);
-    if (++g.adds % 16 == 0 || !g.observed) {
-      uint64_t total = g.hist.Total(cur);
-      g.observed = total >= static_cast<uint64_t>(c_.peer_min_windows) &&
-                   now_min - g.first_min >= int64_t{c_.min_history_days} * 1440;
-      if (g.observed) g.observed_p99 = g.hist.P99(cur);
-      g.reference.store(g.observed ? g.observed_p99 : g.prior, std::memory_order_relaxed);
+    ++g.adds;
+    // Readiness from the running count (cheap); the p99 is recomputed every
+    // 64 windows once the group is observed.
+    bool became = false;
+    if (!g.observed && g.adds >= static_cast<uint64_t>(c_.peer_min_windows) &&
+        now_min - g.first_min >= int64_t{c_.min_history_days} * 1440)
+      g.observed = became = true;
+    if (g.observed && (became || g.adds % 64 == 0)) {
+      g.observed_p99 = g.hist.P99(cur);
+      g.reference.store(g.observed_p99, std::memory_order_relaxed);
+      g.reference_observed.store(true, std::memory_order_relaxed);
     }
   }
 
@@ -532,8 +543,10 @@ class GuardImpl final : public Guard {
 
   Verdict Process(const Access& a, bool score) {
     const int64_t id = a.account.value();
+    // The guard's notion of "now" (for under-alert expiry): coarse, so the
+    // shared cache line is written about once a second, not per access.
     int64_t prev = now_.load(std::memory_order_relaxed);
-    while (a.time > prev && !now_.compare_exchange_weak(prev, a.time, std::memory_order_relaxed)) {
+    while (a.time > prev + 1'000'000 && !now_.compare_exchange_weak(prev, a.time, std::memory_order_relaxed)) {
     }
     Shard& sh = ShardOf(id);
     std::lock_guard lock(sh.mu);
@@ -602,15 +615,15 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   }
 
   Bucket& b = st.ring[static_cast<size_t>(m % wmin_)];
-  if (b.minute != m) b = Bucket{m};
+  if (b.minute != m) b = Bucket{static_cast<int32_t>(m)};
   const int64_t horizon = m - wmin_;  // minutes > horizon are in the window
-  auto move_from = [&](uint32_t last, uint32_t Bucket::*field) {
+  auto move_from = [&](uint32_t last, uint16_t Bucket::*field) {
     if (last == static_cast<uint32_t>(m)) return;  // already counted this minute
     if (last > horizon) {
       Bucket& ob = st.ring[static_cast<size_t>(last % wmin_)];
-      if (ob.minute == last && ob.*field > 0) --(ob.*field);
+      if (ob.minute == static_cast<int32_t>(last) && ob.*field > 0) --(ob.*field);
     }
-    ++(b.*field);
+    Inc(b.*field);
   };
 
   const bool is_read = a.kind == AccessKind::kRead || a.kind == AccessKind::kReveal;
@@ -625,25 +638,25 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
       s.last_list = static_cast<uint32_t>(m);
       continue;
     }
-    ++b.volume;
-    if (!is_read) ++b.denied;
+    Inc(b.volume);
+    if (!is_read) Inc(b.denied);
     Seen* sp = is_read ? &st.seen[pid] : nullptr;
     // Sequential ids: denied probes, and reads of people this account was
     // never shown (reading down a listing it received is navigation, not
     // enumeration, even when the ids are consecutive).
     if (st.last_person != 0 && (!is_read || (sp->last_read == 0 && sp->last_list == 0))) {
       int64_t d = pid > st.last_person ? pid - st.last_person : st.last_person - pid;
-      if (d >= 1 && d <= c_.sequential_max_gap) ++b.seq;
+      if (d >= 1 && d <= c_.sequential_max_gap) Inc(b.seq);
     }
     st.last_person = pid;
     if (is_read) {
       Seen& s = *sp;
-      if (s.last_read == 0) ++b.new_read;
+      if (s.last_read == 0) Inc(b.new_read);
       move_from(s.last_read, &Bucket::read);
       s.last_read = static_cast<uint32_t>(m);
     }
   }
-  if (a.kind == AccessKind::kDenied && a.persons.empty()) ++b.denied;
+  if (a.kind == AccessKind::kDenied && a.persons.empty()) Inc(b.denied);
 
   // Bound the people remembered.
   if (st.seen.size() > static_cast<size_t>(c_.max_seen_people)) {
@@ -715,7 +728,9 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   }
 
   // Source network.
-  if (!a.source.empty()) {
+  if (!a.source.empty() && a.source == st.last_source && st.last_net_known) {
+    f.new_network = m < st.last_net_new_until;  // fast path: same address as last time
+  } else if (!a.source.empty()) {
     if (a.source != st.last_source) {
       st.last_source.assign(a.source);
       st.last_net = NetworkKey(a.source);
@@ -734,7 +749,10 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
       st.networks.push_back({st.last_net, st.networks.empty() ? INT64_MIN : m});
       it = st.networks.end() - 1;
     }
-    f.new_network = it->first_min != INT64_MIN && (m - it->first_min) * 60 < c_.new_network_seconds;
+    st.last_net_new_until =
+        it->first_min == INT64_MIN ? INT64_MIN : it->first_min + (c_.new_network_seconds + 59) / 60;
+    st.last_net_known = true;
+    f.new_network = m < st.last_net_new_until;
   }
 
   // Local time.
@@ -765,9 +783,21 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
   const int64_t m = f.minute;
   const int64_t history = m - st.first_min;
   p.novelty_ok = history >= int64_t{c_.min_history_days} * 1440;
-  p.own_ok = p.novelty_ok && st.own_windows >= static_cast<uint64_t>(c_.min_history_windows);
-  p.own_ref = p.own_ok ? st.own_p99 : 0;
   p.peer_ref = st.group->reference.load(std::memory_order_relaxed);
+  p.peer_observed = st.group->reference_observed.load(std::memory_order_relaxed);
+  // The own p99 can only raise the reference: it matters only when some
+  // count exceeds what the peer reference alone allows.
+  const double base = std::max(c_.min_reference, p.peer_ref);
+  const bool need_own = f.d_read > base || f.volume > base * c_.volume_factor ||
+                        f.d_list > std::max(base * c_.list_ratio, c_.list_min_reference);
+  if (need_own && p.novelty_ok && st.own_dirty) {
+    const int32_t cur = PeriodOfMinute(m);
+    st.own_p99 = st.hist->P99(cur);
+    st.own_windows = st.hist->Total(cur);
+    st.own_dirty = false;
+  }
+  p.own_ok = need_own && p.novelty_ok && st.own_windows >= static_cast<uint64_t>(c_.min_history_windows);
+  p.own_ref = p.own_ok ? st.own_p99 : 0;
   p.ref = std::max({c_.min_reference, p.own_ref, p.peer_ref});
 
   double pr = f.d_read > p.ref ? c_.volume_weight * std::log2(f.d_read / p.ref) : 0;
@@ -865,7 +895,7 @@ void GuardImpl::Explain(const AccountState& st, const Features& f, const Points&
     add("honeytoken", StrCat("touched person ", f.honeytoken->value(),
                              ", a honeytoken (a decoy that only enumeration or bulk listing finds)"));
   if (p.volume > 0) {
-    std::string peers = p.peer_observed || st.group->reference.load() != st.group->prior
+    std::string peers = p.peer_observed
                             ? StrCat("its peers' (", st.group->key, ") is ", Fmt(p.peer_ref))
                             : StrCat("its peers' (", st.group->key, ") prior is ", Fmt(p.peer_ref));
     std::string own = p.own_ok ? StrCat("its own ", c_.baseline_days, "-day p99 is ", Fmt(p.own_ref))
@@ -975,7 +1005,7 @@ Status GuardImpl::SaveState(std::string* out) const {
       j["ring"] = std::move(ring);
       j["cur_wi"] = st.cur_wi;
       j["cur_peak"] = st.cur_peak;
-      j["hist"] = st.hist.ToJson();
+      j["hist"] = st.hist->ToJson();
       j["last_person"] = st.last_person;
       j["page"] = {st.page_key, st.last_page, st.page_min, st.page_run};
       json q = json::array();
@@ -1095,18 +1125,16 @@ Status GuardImpl::LoadState(std::string_view in) {
         for (size_t i = 0; i < ring.size(); ++i) {
           auto r = ring[i].get<std::vector<int64_t>>();
           if (r.size() != 7) throw std::runtime_error("ring bucket");
-          st->ring[i] = Bucket{r[0], static_cast<uint32_t>(r[1]), static_cast<uint32_t>(r[2]),
-                               static_cast<uint32_t>(r[3]), static_cast<uint32_t>(r[4]),
-                               static_cast<uint32_t>(r[5]), static_cast<uint32_t>(r[6])};
+          auto u16 = [](int64_t v) { return static_cast<uint16_t>(std::clamp<int64_t>(v, 0, 65535)); };
+          st->ring[i] = Bucket{static_cast<int32_t>(r[0]), u16(r[1]), u16(r[2]), u16(r[3]),
+                               u16(r[4]),                  u16(r[5]), u16(r[6])};
         }
         st->cur_wi = j.at("cur_wi").get<int64_t>();
         st->cur_peak = j.at("cur_peak").get<uint32_t>();
       }
       if (same_periods) {
-        st->hist.FromJson(j.at("hist"));
-        const int32_t cur = PeriodOfMinute(st->last_min);
-        st->own_p99 = st->hist.P99(cur);
-        st->own_windows = st->hist.Total(cur);
+        st->hist->FromJson(j.at("hist"));
+        st->own_dirty = true;
       }
       st->last_person = j.at("last_person").get<int64_t>();
       const auto& pg = j.at("page");
@@ -1152,10 +1180,12 @@ Status GuardImpl::LoadState(std::string_view in) {
   for (auto& [key, g] : groups) {
     const int32_t cur = PeriodOfMinute(now / 60'000'000);
     uint64_t total = g->hist.Total(cur);
+    g->adds = total;
     g->observed = g->first_min >= 0 && total >= static_cast<uint64_t>(c_.peer_min_windows) &&
                   now / 60'000'000 - g->first_min >= int64_t{c_.min_history_days} * 1440;
     if (g->observed) g->observed_p99 = g->hist.P99(cur);
     g->reference.store(g->observed ? g->observed_p99 : g->prior);
+    g->reference_observed.store(g->observed);
   }
   for (const auto& [id, prof] : profiles) {
     if (prof.created_by) children[prof.created_by->value()].push_back(id);
