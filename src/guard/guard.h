@@ -229,6 +229,12 @@ class Guard {
   virtual bool IsHoneytoken(PersonId person) const = 0;
 
   // Scores an access and updates the state. Called before data leave.
+  // The people of a refused access still count (they were attempted).
+  // Technical accounts never get kStepUp (no second factor): kThrottle
+  // instead. An account the guard suspended gets kSuspend (signal
+  // "suspended") without scoring or state update until Clear(). The
+  // explanation is built only from kRecord up; verdicts >= kAlert are added
+  // to Alerts() and put the account under alert for under_alert_seconds.
   virtual Verdict Assess(const Access& access) = 0;
   // Updates the state without scoring (replaying the audit log on start).
   virtual void Observe(const Access& access) = 0;
