@@ -194,6 +194,36 @@ StatusOr<int64_t> IamService::ImportAgents(const std::vector<Agent>& agents) {
   return added;
 }
 
+StatusOr<crypto::SecretBytes> IamService::ResetCredentialsForSetup(AccountId id) {
+  CLOISON_ASSIGN_OR_RETURN(Account a, repo_.GetAccount(id));
+  if (a.status != AccountStatus::kActive)
+    return FailedPrecondition(StrCat("account '", a.username, "' is ", AccountStatusName(a.status)));
+  const UnixMicros now = clock_.NowMicros();
+  if (a.kind == AccountKind::kTechnical) {
+    crypto::SecretBytes key = crypto::NewToken(random_, "clk_");
+    CLOISON_RETURN_IF_ERROR(Tx([&]() -> Status {
+      CLOISON_RETURN_IF_ERROR(repo_.SetApiKey(id, hasher_.Hash("api_key", key), now));
+      Emit(IamEventType::kAccountChanged, std::nullopt, id, std::nullopt, "API key reissued by setup");
+      return OkStatus();
+    }));
+    return key;
+  }
+  crypto::SecretBytes password = crypto::NewRandomPassword(random_);
+  CLOISON_ASSIGN_OR_RETURN(std::string hash, crypto::HashPassword(password, options_.password_cost));
+  CLOISON_RETURN_IF_ERROR(Tx([&]() -> Status {
+    CLOISON_RETURN_IF_ERROR(repo_.SetPasswordHash(id, hash, now));
+    CLOISON_RETURN_IF_ERROR(repo_.DeleteMfa(id));
+    CLOISON_RETURN_IF_ERROR(repo_.RevokeAccountSessions(id, now).status());
+    a.must_change_password = false;
+    a.updated_at = now;
+    CLOISON_RETURN_IF_ERROR(repo_.UpdateAccount(a));
+    Emit(IamEventType::kPasswordChanged, std::nullopt, id, std::nullopt, "password set by setup; sessions revoked");
+    Emit(IamEventType::kMfaReset, std::nullopt, id, std::nullopt, "second factor removed by setup");
+    return OkStatus();
+  }));
+  return password;
+}
+
 // ---------------------------------------------------------------- authentication
 
 std::string IamService::AttemptKey(std::string_view kind, std::string_view text) const {
@@ -883,6 +913,23 @@ Status IamService::Suspend(const Principal& actor, AccountId account, std::strin
     CLOISON_ASSIGN_OR_RETURN(int64_t n, repo_.RevokeAccountSessions(t.id, now));
     Emit(IamEventType::kAccountSuspended, me.id, t.id, std::nullopt,
          StrCat(reason, " (", n, " sessions revoked)"));
+    return OkStatus();
+  });
+}
+
+Status IamService::SuspendByGuard(AccountId account, std::string_view reason) {
+  CLOISON_ASSIGN_OR_RETURN(Account t, repo_.GetAccount(account));
+  if (t.status == AccountStatus::kSuspended) return OkStatus();
+  if (t.status != AccountStatus::kActive && t.status != AccountStatus::kPending)
+    return FailedPrecondition(StrCat("account ", account.value(), " is ", AccountStatusName(t.status)));
+  const UnixMicros now = clock_.NowMicros();
+  t.status = AccountStatus::kSuspended;
+  t.updated_at = now;
+  return Tx([&]() -> Status {
+    CLOISON_RETURN_IF_ERROR(repo_.UpdateAccount(t));
+    CLOISON_ASSIGN_OR_RETURN(int64_t n, repo_.RevokeAccountSessions(t.id, now));
+    Emit(IamEventType::kAccountSuspended, std::nullopt, t.id, std::nullopt,
+         StrCat("guard: ", reason, " (", n, " sessions revoked)"));
     return OkStatus();
   });
 }

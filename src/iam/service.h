@@ -170,6 +170,14 @@ class IamService {
   // (active, no credential: cannot log in until a password is issued).
   // Returns how many were added.
   StatusOr<int64_t> ImportAgents(const std::vector<Agent>& agents);
+  // Gives an existing active account fresh credentials, returned once: a
+  // human gets a new random password (not flagged "must change"), loses its
+  // TOTP and recovery codes (so it enrols again) and its sessions; a
+  // technical account gets a new API key (the old one stops working). For
+  // `cloison demo`, which hands its demo accounts known credentials; like
+  // Bootstrap it needs the data directory (master key), never the API.
+  // FailedPrecondition for an account that is not active.
+  StatusOr<crypto::SecretBytes> ResetCredentialsForSetup(AccountId id);
 
   // --- Authentication.
   StatusOr<LoginResult> Login(const LoginRequest& request);
@@ -237,6 +245,11 @@ class IamService {
                                               std::string_view reason);
   // Immediate (a protective act): status suspended, sessions revoked.
   Status Suspend(const Principal& actor, AccountId account, std::string_view reason);
+  // The guard's suspension (no human actor): an active or pending account
+  // becomes suspended, its sessions are revoked (its API key is refused
+  // while suspended). Reinstatement only through RequestReinstate + an
+  // independent approver. Idempotent.
+  Status SuspendByGuard(AccountId account, std::string_view reason);
 
   // --- Change requests.
   Status Approve(const Principal& actor, ChangeRequestId id, std::string_view note);
