@@ -12,7 +12,13 @@
 #include <optional>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cli/common.h"
+#include "cli/demo_accounts.h"
+#include "cli/serve_cmd.h"
+#include "core/clock.h"
+#include "core/date.h"
 #include "core/field_catalog.h"
 #include "core/strings.h"
 #include "sim/network.h"
@@ -31,6 +37,13 @@ struct GenerateArgs {
   bool no_files = false;
   bool no_store = false;
   bool network_only = false;
+};
+
+// `cloison demo`: generation (or reuse), the demo accounts, then the API.
+struct DemoArgs {
+  GenerateArgs gen;
+  ServeArgs serve;
+  bool no_serve = false;
 };
 
 struct GenerateSummary {
@@ -214,7 +227,12 @@ std::string Mask(std::string_view v, size_t keep) {
   return out;
 }
 
-void RunDemo(Context& ctx, GenerateArgs args) {
+void RunDemo(Context& ctx, DemoArgs demo) {
+  GenerateArgs& args = demo.gen;
+  // The demo's data are placed around today (orientation windows, sessions),
+  // so that the running API, which decides against today's date, finds
+  // people to release; --today pins it.
+  if (args.today.empty()) args.today = Date::FromDays(SystemClock::Instance().NowSeconds() / 86400).ToString();
   bool created_key = false;
   Status s = InitDataDir(ctx, created_key);
   if (!s.ok()) return Fail(ctx, "demo", s);
@@ -301,12 +319,34 @@ void RunDemo(Context& ctx, GenerateArgs args) {
            << "  " << c << " keys rotate                       # new data key, re-encrypt in batches\n"
            << "  sqlite3 " << ctx.db_path() << " 'select hex(f_nir) from persons limit 1'   # ciphertext only\n"
            << "  " << c << " audit --help\n";
+
+  // Accounts with known credentials, then the API.
+  auto accounts = EnsureDemoAccounts(ctx, **st);
+  if (!accounts.ok()) return Fail(ctx, "demo", accounts.status());
+  PrintDemoAccounts(*ctx.out, *accounts);
+  st->reset();
+  if (demo.no_serve) {
+    *ctx.out << "\nNot serving (--no-serve). Start the API with: " << c << " demo   (or " << c << " serve)\n";
+    return;
+  }
+  *ctx.out << "\n";
+  Status served = RunServer(ctx, demo.serve, [&](const ServingInfo& info) {
+    PrintDemoCurlGuide(*ctx.out, *accounts, info.url, info.cert_path);
+    *ctx.out << "\nServing until Ctrl-C or `kill -TERM " << ::getpid()
+             << "`: in-flight requests finish, then the audit log is synced (" << c << " audit verify).\n";
+  });
+  if (!served.ok()) return Fail(ctx, "demo", served);
 }
 
-void AddGenerateOptions(CLI::App* cmd, GenerateArgs& args) {
+void AddGenerateOptions(CLI::App* cmd, GenerateArgs& args, bool today_default_now = false) {
   cmd->add_option("--persons", args.persons, "number of people")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", args.seed, "random seed (same seed, same data)")->capture_default_str();
-  cmd->add_option("--today", args.today, "reference date for ages and orientations (YYYY-MM-DD)")->capture_default_str();
+  if (today_default_now) {
+    args.today.clear();
+    cmd->add_option("--today", args.today, "reference date for ages and orientations (YYYY-MM-DD; default: today, UTC)");
+  } else {
+    cmd->add_option("--today", args.today, "reference date for ages and orientations (YYYY-MM-DD)")->capture_default_str();
+  }
 }
 
 }  // namespace
@@ -321,9 +361,12 @@ void AddGenerateCommands(CLI::App& app, Context& ctx) {
   g->add_flag("--network-only", gen->network_only, "load/write the network sized for --persons, but no people");
   g->callback([&ctx, gen] { RunGenerate(ctx, *gen); });
 
-  auto demo = std::make_shared<GenerateArgs>();
-  auto* d = app.add_subcommand("demo", "Create a demo data directory (init + generate, or reuse) and show a tour");
-  AddGenerateOptions(d, *demo);
+  auto demo = std::make_shared<DemoArgs>();
+  auto* d = app.add_subcommand(
+      "demo", "Create a demo data directory (init + generate, or reuse), demo accounts, and serve the API until Ctrl-C");
+  AddGenerateOptions(d, demo->gen, /*today_default_now=*/true);
+  d->add_option("--listen", demo->serve.listen, "ADDRESS:PORT to serve on (port 0: any free port)")->capture_default_str();
+  d->add_flag("--no-serve", demo->no_serve, "Prepare the data and demo-accounts.json, then exit without serving");
   d->callback([&ctx, demo] { RunDemo(ctx, *demo); });
 }
 

@@ -26,13 +26,6 @@ namespace cloison::cli {
 
 namespace {
 
-struct ServeArgs {
-  std::string listen = "127.0.0.1:8443";
-  bool insecure_http = false;
-  std::string cert, key, policy_file;
-  int threads = 4;
-};
-
 StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return IOError(StrCat("cannot read ", path));
@@ -60,7 +53,32 @@ audit::EventKind KindOf(iam::IamEventType t) {
   }
 }
 
-Status Serve(Context& ctx, const ServeArgs& a) {
+}  // namespace
+
+iam::EventSink AuditSink(audit::AuditLog* log_ptr) {
+  return [log_ptr](const iam::IamEvent& e) {
+    audit::Event ev;
+    ev.kind = KindOf(e.type);
+    ev.time = e.at;
+    if (e.actor) ev.account = *e.actor;
+    ev.source = e.source_address;
+    ev.decision = std::string(iam::IamEventTypeName(e.type));
+    ev.reason = e.detail;
+    if (e.subject) ev.details["subject"] = StrCat(e.subject->value());
+    if (e.request) ev.details["request"] = StrCat(*e.request);
+    log_ptr->Append(ev).IgnoreError();
+  };
+}
+
+Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(const ServingInfo&)>& on_ready) {
+  // Block the stop signals first, so that every thread started below (audit
+  // log, server I/O threads) inherits the mask and only sigwait takes them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
   const size_t colon = a.listen.rfind(':');
   if (colon == std::string::npos) return InvalidArgument("--listen must be ADDRESS:PORT");
   api::ServerOptions so;
@@ -77,6 +95,8 @@ Status Serve(Context& ctx, const ServeArgs& a) {
   if (a.insecure_http && so.address != "127.0.0.1" && so.address != "::1" && so.address != "localhost")
     return InvalidArgument("--insecure-http is only allowed on a loopback address (benchmarks)");
   if (so.address == "localhost") so.address = "127.0.0.1";
+  const std::string info_address = so.address;
+  std::string cert_path;
 
   CLOISON_RETURN_IF_ERROR(crypto::InitCrypto());
   std::string cert_note;
@@ -100,6 +120,7 @@ Status Serve(Context& ctx, const ServeArgs& a) {
     so.key_pem = crypto::SecretBytes::FromString(key_text);
     std::fill(key_text.begin(), key_text.end(), '\0');
     cert_note = StrCat(", certificate ", cert, cert_note);
+    cert_path = cert;
   }
 
   const policy::Policy* pol = &policy::Policy::Default();
@@ -126,37 +147,28 @@ Status Serve(Context& ctx, const ServeArgs& a) {
     auto it = parents.find(id);
     return it == parents.end() ? std::nullopt : it->second;
   };
-  auto sink = [log_ptr](const iam::IamEvent& e) {
-    audit::Event ev;
-    ev.kind = KindOf(e.type);
-    ev.time = e.at;
-    if (e.actor) ev.account = *e.actor;
-    ev.source = e.source_address;
-    ev.decision = std::string(iam::IamEventTypeName(e.type));
-    ev.reason = e.detail;
-    if (e.subject) ev.details["subject"] = StrCat(e.subject->value());
-    if (e.request) ev.details["request"] = StrCat(*e.request);
-    log_ptr->Append(ev).IgnoreError();
-  };
   CLOISON_ASSIGN_OR_RETURN(auto iam_service, iam::IamService::Create(*repo, master, clock, crypto::SecureRandom::Instance(),
-                                                                     parent_of, iam::IamOptions{}, sink));
+                                                                     parent_of, iam::IamOptions{}, AuditSink(log_ptr)));
 
   api::HandlerDeps deps{store.get(), iam_service.get(), pol, index.get(), log.get(), &clock};
+  deps.account_repo = repo.get();  // GET /v1/exposure analyses every account
   api::Handler handler(deps);
   CLOISON_ASSIGN_OR_RETURN(auto server, api::Server::Create(handler, std::move(so)));
 
-  // Block the stop signals in every thread (the server's inherit the mask),
-  // and wait for one here.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   server->Start();
-  *ctx.out << "cloison: serving " << (a.insecure_http ? "http" : "https") << "://" << a.listen << " ("
-           << index->person_count() << " people, policy " << pol->source() << cert_note << ")\n"
-           << "  try: curl " << (a.insecure_http ? "" : "-k ") << (a.insecure_http ? "http" : "https") << "://"
-           << a.listen << "/v1/healthz\n";
+  ServingInfo info;
+  info.port = server->port();
+  const bool v6 = info_address.find(':') != std::string::npos;
+  info.url = StrCat(a.insecure_http ? "http" : "https", "://", v6 ? "[" : "", info_address, v6 ? "]" : "", ":", info.port);
+  info.cert_path = cert_path;
+  *ctx.out << "cloison: serving " << info.url << " (" << Thousands(static_cast<int64_t>(index->person_count()))
+           << " people, policy " << pol->source() << cert_note << ")\n";
+  if (on_ready) {
+    on_ready(info);
+  } else {
+    *ctx.out << "  try: curl " << (a.insecure_http ? "" : StrCat("--cacert ", cert_path, " ")) << info.url
+             << "/v1/healthz\n";
+  }
   ctx.out->flush();
   int sig = 0;
   sigwait(&set, &sig);
@@ -168,8 +180,6 @@ Status Serve(Context& ctx, const ServeArgs& a) {
   return log->Close();
 }
 
-}  // namespace
-
 void AddServeCommands(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve the HTTP API (TLS by default) until SIGTERM");
@@ -180,7 +190,7 @@ void AddServeCommands(CLI::App& app, Context& ctx) {
   cmd->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
   cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->callback([&ctx, args] {
-    Status s = Serve(ctx, *args);
+    Status s = RunServer(ctx, *args, {});
     if (!s.ok()) Fail(ctx, "serve", s);
   });
 }

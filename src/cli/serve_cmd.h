@@ -1,11 +1,55 @@
 // `cloison serve`: the HTTP API (src/api) over the data directory's store,
 // iam tables, policy and audit log, until SIGTERM/SIGINT (graceful stop:
 // in-flight requests finish, then the audit log is synced and closed).
+//
+// RunServer is the one place where a server is assembled (store, relation
+// index, policy, iam with its audit sink, handler, TLS): `cloison serve` and
+// `cloison demo` both call it, so whatever is added to the read path (the
+// guard) is added once.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <string>
+
 #include "cli/context.h"
+#include "core/status.h"
+#include "iam/events.h"
+
+namespace cloison::audit {
+class AuditLog;
+}
 
 namespace cloison::cli {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8443";  // ADDRESS:PORT; port 0 = any free port
+  bool insecure_http = false;             // loopback only
+  std::string cert, key;                  // PEM files; default DATA/tls/{cert,key}.pem (generated)
+  std::string policy_file;                // default: the compiled-in policy
+  int threads = 4;
+};
+
+// What RunServer tells its caller once the server accepts connections.
+struct ServingInfo {
+  std::string url;        // "https://127.0.0.1:43817": scheme, address, bound port
+  uint16_t port = 0;      // the bound port (the real one when --listen asked for 0)
+  std::string cert_path;  // the certificate served (for curl --cacert); empty over plain HTTP
+};
+
+// Serves until SIGTERM or SIGINT, then stops gracefully and closes the audit
+// log. Prints "cloison: serving <url> (...)" on ctx.out once listening, then
+// calls `on_ready` (may be empty) from the calling thread before waiting.
+// SIGTERM and SIGINT are blocked in the calling thread for the rest of the
+// process (every thread started afterwards inherits the mask) and taken with
+// sigwait. Errors: InvalidArgument for bad --listen/--cert/--key use, IOError
+// when the port cannot be bound or a file read; the server is then not started.
+Status RunServer(Context& ctx, const ServeArgs& args, const std::function<void(const ServingInfo&)>& on_ready);
+
+// The iam event sink that appends iam events (logins, failures, lockouts,
+// account changes, requests) to `log`. An append failure cannot fail the iam
+// call; it shows as the log's sticky error on the next read.
+iam::EventSink AuditSink(audit::AuditLog* log);
 
 void AddServeCommands(CLI::App& app, Context& ctx);
 
