@@ -228,5 +228,39 @@ TEST(X509Test, SelfSignedPairIsWrittenWithAPrivateKeyFile) {
   std::filesystem::remove_all(dir);
 }
 
+// The people endpoints over HTTPS (people_routes.cc): search, create, PATCH,
+// caseload, and a refused wildcard query, on one kept-alive TLS connection.
+TEST_F(ServerTest, PeopleSearchCreateUpdateCaseloadOverTls) {
+  Client c;
+  ASSERT_NO_THROW(c.Connect(cert_, server_->port()));
+  auto res = c.Send(http::verb::post, "/v1/sessions",
+                    nlohmann::json{{"username", "counsellor"}, {"password", kPassword}}.dump());
+  ASSERT_EQ(res.result_int(), 201) << res.body();
+  const std::string token = nlohmann::json::parse(res.body())["token"];
+  res = c.Send(http::verb::get, "/v1/people/search?q=mart&purpose=accompaniment", "", token);
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  auto j = nlohmann::json::parse(res.body());
+  EXPECT_EQ(j["total"], 4);  // 201 (another mission locale) is not in scope
+  EXPECT_EQ(j["query"], "nom:mart");
+  res = c.Send(http::verb::get, "/v1/people/search?q=%2A%2A&purpose=accompaniment", "", token);
+  EXPECT_EQ(res.result_int(), 400);
+  EXPECT_NE(res.body().find("\"invalid_parameter\""), std::string::npos) << res.body();
+  const nlohmann::json person = {{"nom", "Nouvel"}, {"prenom", "Inès"}, {"sexe", "F"},
+                                 {"date_naissance", "2004-05-01"}, {"ft_id", "30000000001"},
+                                 {"date_inscription", "2025-10-09"}, {"statut", "inscrit"}};
+  res = c.Send(http::verb::post, "/v1/people", person.dump(), token);
+  ASSERT_EQ(res.result_int(), 201) << res.body();
+  const int64_t id = nlohmann::json::parse(res.body())["id"];
+  res = c.Send(http::verb::patch, StrCat("/v1/people/", id), nlohmann::json{{"commune", "Illkirch"}}.dump(), token);
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  res = c.Send(http::verb::get, "/v1/people/caseload", "", token);
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  j = nlohmann::json::parse(res.body());
+  ASSERT_EQ(j["people"].size(), 1u);
+  EXPECT_EQ(j["people"][0]["id"], id);
+  EXPECT_EQ(j["people"][0]["prenom"], "Inès");
+  EXPECT_TRUE(res.keep_alive());
+}
+
 }  // namespace
 }  // namespace cloison::api
