@@ -10,6 +10,7 @@ PACKAGES=(
   libabsl-dev libboost-dev libboost-system-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   openssl
+  curl jq oathtool   # the demo's printed commands (login with a TOTP code, JSON)
 )
 if [[ "${CLOISON_BENCH_DEPS:-0}" == "1" ]]; then
   PACKAGES+=(wrk nginx time)
