@@ -582,5 +582,15 @@ TEST_F(PeopleRoutesTest, InjectionStringsInEveryParameterAnswer4xx) {
   EXPECT_EQ(Get(t, "/v1/people/caseload").status, 200);
 }
 
+TEST_F(PeopleRoutesTest, OpenApiDescribesTheEndpoints) {
+  json doc = J(Call("GET", "/openapi.json"));
+  ASSERT_TRUE(doc.is_object());
+  for (const char* path : {"/v1/people/caseload", "/v1/people/search", "/v1/people", "/v1/orientations",
+                           "/v1/orientations/{id}/status", "/v1/orientations/{id}/confirm-enrolment"})
+    EXPECT_TRUE(doc["paths"].contains(path)) << path;
+  EXPECT_TRUE(doc["paths"]["/v1/people/{id}"].contains("patch"));
+  EXPECT_TRUE(doc["paths"]["/v1/people/{id}"].contains("get"));
+}
+
 }  // namespace
 }  // namespace cloison::api
