@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/handler_internal.h"
 #include "api/openapi.h"
 #include "audit/merkle.h"
 #include "core/date.h"
@@ -19,18 +20,9 @@ namespace cloison::api {
 
 using nlohmann::json;
 
-struct Handler::Call {
-  explicit Call(const Request& r) : req(r) {}
-  const Request& req;
-  std::vector<std::string> params;                  // path parameters, in pattern order
-  std::map<std::string, std::string> query;         // decoded
-  std::optional<iam::Principal> who;                // set by Authenticate
-  crypto::SecretBytes session_token;                // bearer token, if any
-  bool api_key = false;
-  UnixMicros now = 0;
-};
-
-namespace {
+// Handler::Call and the helpers shared with the other route files
+// (admin_routes.cc, ...) are declared in handler_internal.h.
+namespace internal {
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -218,7 +210,9 @@ std::string SecretText(const crypto::SecretBytes& s) {
   return std::string(reinterpret_cast<const char*>(s.data()), s.size());
 }
 
-}  // namespace
+}  // namespace internal
+
+using namespace internal;
 
 Handler::Handler(const HandlerDeps& deps, Limits limits)
     : deps_(deps), limits_(limits), engine_(*deps.policy, *deps.index) {
@@ -234,6 +228,18 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
   AddRoute("GET", "/v1/audit/checkpoint", true, &Handler::AuditCheckpoint);
   AddRoute("GET", "/v1/audit/proofs/inclusion", true, &Handler::AuditInclusion);
   AddRoute("GET", "/v1/audit/proofs/consistency", true, &Handler::AuditConsistency);
+  // Administration (admin_routes.cc).
+  AddRoute("GET", "/v1/accounts", true, &Handler::ListAccounts);
+  AddRoute("POST", "/v1/accounts", true, &Handler::CreateAccount);
+  AddRoute("GET", "/v1/accounts/{id}", true, &Handler::GetAccount);
+  AddRoute("POST", "/v1/accounts/{id}/suspend", true, &Handler::SuspendAccount);
+  AddRoute("POST", "/v1/accounts/{id}/reinstate", true, &Handler::ReinstateAccount);
+  AddRoute("GET", "/v1/change-requests", true, &Handler::ListChangeRequests);
+  AddRoute("POST", "/v1/change-requests", true, &Handler::FileChangeRequest);
+  AddRoute("GET", "/v1/change-requests/{id}", true, &Handler::GetChangeRequest);
+  AddRoute("POST", "/v1/change-requests/{id}/approve", true, &Handler::ApproveChangeRequest);
+  AddRoute("POST", "/v1/change-requests/{id}/reject", true, &Handler::RejectChangeRequest);
+  AddRoute("GET", "/v1/exposure", true, &Handler::Exposure);
 }
 
 void Handler::AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn) {

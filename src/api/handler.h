@@ -34,6 +34,7 @@
 #include "api/quota.h"
 #include "audit/log.h"
 #include "core/clock.h"
+#include "iam/repository.h"
 #include "iam/service.h"
 #include "policy/engine.h"
 #include "policy/policy.h"
@@ -49,6 +50,10 @@ struct HandlerDeps {
   const policy::RelationIndex* index = nullptr;
   audit::AuditLog* audit = nullptr;
   const Clock* clock = nullptr;
+  // Every iam account, for the exposure report (GET /v1/exposure analyses
+  // all accounts so that approvers above the caller are named). Read under
+  // the iam mutex. null: only the accounts the caller sees are analysed.
+  iam::AccountRepository* account_repo = nullptr;
 };
 
 class Handler {
@@ -92,6 +97,18 @@ class Handler {
   Response AuditConsistency(Call& c);
   // 0 when the caller holds a role with verify_audit; else the 403.
   Response RequireAuditRole(const Call& c) const;
+  // Administration (admin_routes.cc): accounts, change requests, exposure.
+  Response ListAccounts(Call& c);
+  Response GetAccount(Call& c);
+  Response CreateAccount(Call& c);
+  Response SuspendAccount(Call& c);
+  Response ReinstateAccount(Call& c);
+  Response ListChangeRequests(Call& c);
+  Response GetChangeRequest(Call& c);
+  Response FileChangeRequest(Call& c);
+  Response ApproveChangeRequest(Call& c);
+  Response RejectChangeRequest(Call& c);
+  Response Exposure(Call& c);
 
   // The shared read path (see the file comment). `reveal` may be null.
   Response ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "exposure/exposure.h"
+#include "exposure/report_json.h"
 #include "iam/repository.h"
 #include "policy/policy.h"
 #include "policy/relation_index.h"
@@ -59,54 +60,6 @@ std::string Join(const std::vector<std::string>& v, const char* sep) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
-}
-
-nlohmann::json ToJson(const exposure::AccountExposure& e, int64_t rank, const std::map<int64_t, std::string>& purposes) {
-  nlohmann::json j;
-  j["rank"] = rank;
-  j["account"] = e.username;
-  j["account_id"] = e.account.value();
-  j["kind"] = std::string(iam::AccountKindName(e.kind));
-  j["status"] = std::string(iam::AccountStatusName(e.status));
-  j["can_authenticate"] = e.can_authenticate;
-  j["probation"] = e.probation;
-  j["source"] = e.directory_only ? "store" : "iam";
-  j["structure"] = e.structure_code;
-  nlohmann::json roles = nlohmann::json::array();
-  for (Role r : e.roles) roles.push_back(std::string(RoleName(r)));
-  j["roles"] = roles;
-  auto p = purposes.find(e.account.value());
-  j["purpose"] = (e.kind == iam::AccountKind::kTechnical && p != purposes.end()) ? nlohmann::json(p->second)
-                                                                                  : nlohmann::json(nullptr);
-  j["direct_people"] = e.direct_people;
-  j["categories"] = e.categories;
-  j["second_approver_people"] = e.second_approver_people;
-  j["indirect_alone_people"] = e.indirect_alone_people;
-  j["indirect_alone_after_probation_people"] = e.indirect_alone_after_probation_people;
-  j["with_one_approver_people"] = e.with_one_approver_people;
-  j["with_one_approver"] = e.with_one_approver.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.with_one_approver);
-  j["used_people"] = e.used_people ? nlohmann::json(*e.used_people) : nlohmann::json(nullptr);
-  j["narrowing_people"] = e.narrowing_people;
-  j["narrowing"] = e.narrowing;
-  j["blast_radius"] = e.blast_radius;
-  nlohmann::json rules = nlohmann::json::array();
-  for (const auto& r : e.rules)
-    rules.push_back({{"rule", r.rule},
-                     {"purpose", r.purpose},
-                     {"relation", std::string(policy::RelationName(r.relation))},
-                     {"people", r.people},
-                     {"second_approver", r.second_approver}});
-  j["rules"] = rules;
-  nlohmann::json paths = nlohmann::json::array();
-  for (const auto& x : e.paths)
-    paths.push_back({{"kind", std::string(exposure::PathKindName(x.kind))},
-                     {"what", x.what},
-                     {"alone", x.alone},
-                     {"needs", x.needs.empty() ? nlohmann::json(nullptr) : nlohmann::json(x.needs)},
-                     {"people", x.people},
-                     {"people_after_probation", x.people_after_probation}});
-  j["paths"] = paths;
-  return j;
 }
 
 void PrintTable(std::ostream& out, const std::vector<std::pair<int64_t, const exposure::AccountExposure*>>& rows,
@@ -163,26 +116,8 @@ Status Run(Context& ctx, const ExposureArgs& a) {
 
   // iam is authoritative; store agents without an iam account yet are what
   // `account import-agents` would make of them: active, no probation.
-  std::vector<exposure::AccountInput> in;
-  std::map<int64_t, std::string> purposes;
-  std::map<int64_t, bool> known;
-  for (auto& acc : accounts) {
-    known[acc.id.value()] = true;
-    if (acc.kind == iam::AccountKind::kTechnical) purposes[acc.id.value()] = acc.technical.purpose;
-    in.push_back({std::move(acc), false});
-  }
-  for (const Agent& ag : agents) {
-    if (known.count(ag.id.value())) continue;
-    iam::Account acc;
-    acc.id = ag.id;
-    acc.kind = iam::AccountKind::kHuman;
-    acc.structure = ag.structure;
-    acc.username = ag.username;
-    acc.display_name = StrCat(ag.prenom, " ", ag.nom);
-    acc.roles = ag.roles;
-    acc.status = iam::AccountStatus::kActive;
-    in.push_back({std::move(acc), true});
-  }
+  std::vector<exposure::AccountInput> in = exposure::InputsFrom(std::move(accounts), agents);
+  const std::map<int64_t, std::string> purposes = exposure::TechnicalPurposes(in);
 
   exposure::Options opts;
   opts.now = SystemClock::Instance().NowMicros();
@@ -199,7 +134,7 @@ Status Run(Context& ctx, const ExposureArgs& a) {
 
   if (a.json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& [rank, e] : rows) arr.push_back(ToJson(*e, rank, purposes));
+    for (const auto& [rank, e] : rows) arr.push_back(exposure::AccountJson(*e, rank, purposes));
     *ctx.out << arr.dump(2) << "\n";
     return OkStatus();
   }

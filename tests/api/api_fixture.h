@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +30,7 @@
 #include "crypto/password.h"
 #include "crypto/secure_random.h"
 #include "crypto/token.h"
+#include "crypto/totp.h"
 #include "iam/repository.h"
 #include "iam/service.h"
 #include "policy/policy.h"
@@ -137,6 +140,7 @@ class ApiFixture : public ::testing::Test {
     ASSERT_TRUE(log.ok()) << log.status();
     audit_ = std::move(*log);
     HandlerDeps deps{store_.get(), iam_.get(), &policy::Policy::Default(), index_.get(), audit_.get(), &clock_};
+    deps.account_repo = repo_.get();
     handler_ = std::make_unique<Handler>(deps);
   }
 
@@ -176,6 +180,44 @@ class ApiFixture : public ::testing::Test {
     auto hasher = crypto::TokenHasher::FromMaster(master_);
     EXPECT_TRUE(repo_->SetApiKey(*id, hasher.Hash("api_key", crypto::SecretBytes::FromString(kApiKey)), clock_.NowMicros()).ok());
     return *id;
+  }
+
+  // A privileged account (access manager, security officer, DPO, auditor)
+  // with TOTP enrolled; log it in with LoginMfa. `created_by` sets its
+  // provenance (dual-control independence tests).
+  AccountId AddPrivileged(const std::string& username, int64_t structure, std::vector<Role> roles,
+                          std::optional<AccountId> created_by = std::nullopt) {
+    AccountId id = AddHuman(username, structure, 0, std::move(roles));
+    if (created_by) {
+      auto a = repo_->GetAccount(id);
+      EXPECT_TRUE(a.ok());
+      a->created_by = created_by;
+      EXPECT_TRUE(repo_->UpdateAccount(*a).ok());
+    }
+    iam::LoginRequest lr{username, crypto::SecretBytes::FromString(kPassword), {}, "10.0.0.1"};
+    auto en = iam_->BeginTotpEnrollment(lr);
+    EXPECT_TRUE(en.ok()) << en.status();
+    auto secret = crypto::TotpSecretFromBase32(en->secret_base32);
+    EXPECT_TRUE(secret.ok());
+    lr.second_factor = crypto::SecretBytes::FromString(*crypto::TotpGenerate(*secret, clock_.NowSeconds()));
+    EXPECT_TRUE(iam_->ConfirmTotpEnrollment(lr).ok());
+    totp_secrets_.emplace(username, std::move(*secret));
+    return id;
+  }
+
+  // Logs a TOTP-enrolled account in with a fresh code (the clock moves on
+  // 30 s first: a code's step is accepted once). Returns the bearer token.
+  std::string LoginMfa(const std::string& username) {
+    clock_.AdvanceSeconds(30);
+    auto it = totp_secrets_.find(username);
+    EXPECT_TRUE(it != totp_secrets_.end()) << username;
+    if (it == totp_secrets_.end()) return "";
+    Response r = Call("POST", "/v1/sessions",
+                      nlohmann::json{{"username", username}, {"password", kPassword},
+                                     {"totp", *crypto::TotpGenerate(it->second, clock_.NowSeconds())}}.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("token") ? j["token"].get<std::string>() : "";
   }
 
   Response Call(std::string method, std::string target, std::string body = "",
@@ -242,6 +284,7 @@ class ApiFixture : public ::testing::Test {
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<Handler> handler_;
   AccountId counsellor_, suspended_;
+  std::map<std::string, crypto::SecretBytes> totp_secrets_;  // AddPrivileged
 };
 
 }  // namespace cloison::api

@@ -1,0 +1,69 @@
+// Internal to src/api: the parsed call and the request/response helpers that
+// handler.cc defines and that the route files (admin_routes.cc, ...) share,
+// so every route parses bodies, checks parameters and maps errors the same
+// way. Not part of the API's contract; include only from src/api/*.cc.
+//
+// Thread-safety: plain functions over values; a Call lives on one thread.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handler.h"
+#include "api/http.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "crypto/secret.h"
+#include "iam/service.h"
+
+namespace cloison::api {
+
+struct Handler::Call {
+  explicit Call(const Request& r) : req(r) {}
+  const Request& req;
+  std::vector<std::string> params;                  // path parameters, in pattern order
+  std::map<std::string, std::string> query;         // decoded
+  std::optional<iam::Principal> who;                // set by Authenticate
+  crypto::SecretBytes session_token;                // bearer token, if any
+  bool api_key = false;
+  UnixMicros now = 0;
+};
+
+namespace internal {
+
+// Compact JSON; invalid UTF-8 in strings is replaced, never thrown on.
+std::string Dump(const nlohmann::json& j);
+Response JsonResponse(int status, const nlohmann::json& j);
+// "2025-10-09T12:00:00Z".
+std::string FormatTime(UnixMicros t);
+// " 'name'" when `s` is a short identifier safe to echo, else "".
+std::string Echo(std::string_view s);
+// Maps a Status from iam or the store (store messages are not echoed).
+Response StatusResponse(const Status& s);
+// Parses a JSON object body whose members are all in `allowed` (else 400
+// unknown_field naming the member); 413/415/400 invalid_utf8/invalid_json.
+bool ParseBody(const Request& req, const Limits& limits, std::initializer_list<std::string_view> allowed,
+               nlohmann::json& out, Response& err);
+// A string member (400 naming it when missing, not a string, too long or
+// holding a NUL). Missing and optional: leaves `out` and answers true.
+bool GetString(const nlohmann::json& j, std::string_view key, bool required, size_t max_len, std::string& out,
+               Response& err);
+// A positive decimal id of at most 15 digits.
+std::optional<int64_t> ParseId(std::string_view s);
+// A non-negative integer query parameter (absent: `out` untouched).
+bool ParseU64Param(const std::map<std::string, std::string>& q, const std::string& name, std::optional<uint64_t>& out,
+                   Response& err);
+// 400 for a query parameter not in `allowed`.
+bool OnlyParams(const std::map<std::string, std::string>& q, std::initializer_list<std::string_view> allowed,
+                Response& err);
+std::string_view Trim(std::string_view s);
+
+}  // namespace internal
+}  // namespace cloison::api
