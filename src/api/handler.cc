@@ -223,11 +223,21 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
   AddRoute("POST", "/v1/sessions", false, &Handler::Login);
   AddRoute("GET", "/v1/sessions", true, &Handler::ListSessions);
   AddRoute("DELETE", "/v1/sessions/current", true, &Handler::Logout);
+  AddRoute("GET", "/v1/people/caseload", true, &Handler::Caseload);  // before /v1/people/{id}
+  AddRoute("GET", "/v1/people/search", true, &Handler::SearchPeople);
   AddRoute("GET", "/v1/people/{id}", true, &Handler::ReadPerson);
   AddRoute("POST", "/v1/people/{id}/reveal", true, &Handler::RevealField);
   AddRoute("GET", "/v1/audit/checkpoint", true, &Handler::AuditCheckpoint);
   AddRoute("GET", "/v1/audit/proofs/inclusion", true, &Handler::AuditInclusion);
   AddRoute("GET", "/v1/audit/proofs/consistency", true, &Handler::AuditConsistency);
+  // People and orientations (people_routes.cc; caseload and search are
+  // registered above, before /v1/people/{id}: the first match wins).
+  AddRoute("POST", "/v1/people", true, &Handler::CreatePerson);
+  AddRoute("PATCH", "/v1/people/{id}", true, &Handler::UpdatePerson);
+  AddRoute("GET", "/v1/orientations", true, &Handler::ListOrientations);
+  AddRoute("POST", "/v1/orientations", true, &Handler::CreateOrientation);
+  AddRoute("POST", "/v1/orientations/{id}/status", true, &Handler::ChangeOrientationStatus);
+  AddRoute("POST", "/v1/orientations/{id}/confirm-enrolment", true, &Handler::ConfirmEnrolment);
   // Administration (admin_routes.cc).
   AddRoute("GET", "/v1/accounts", true, &Handler::ListAccounts);
   AddRoute("POST", "/v1/accounts", true, &Handler::CreateAccount);

@@ -47,7 +47,9 @@ struct HandlerDeps {
   store::Store* store = nullptr;
   iam::IamService* iam = nullptr;
   const policy::Policy* policy = nullptr;
-  const policy::RelationIndex* index = nullptr;
+  // Kept current by the write endpoints (people created, orientations
+  // proposed or moved on: people_routes.cc) so later decisions see them.
+  policy::RelationIndex* index = nullptr;
   audit::AuditLog* audit = nullptr;
   const Clock* clock = nullptr;
   // Every iam account, for the exposure report (GET /v1/exposure analyses
@@ -97,6 +99,27 @@ class Handler {
   Response AuditConsistency(Call& c);
   // 0 when the caller holds a role with verify_audit; else the 403.
   Response RequireAuditRole(const Call& c) const;
+  // People and orientations (people_routes.cc).
+  Response Caseload(Call& c);
+  Response SearchPeople(Call& c);
+  Response CreatePerson(Call& c);
+  Response UpdatePerson(Call& c);
+  Response ListOrientations(Call& c);
+  Response CreateOrientation(Call& c);
+  Response ChangeOrientationStatus(Call& c);
+  Response ConfirmEnrolment(Call& c);
+  // Shared by the two status routes: moves the orientation of path param 0
+  // to `to` (confirm: the partner's accepted -> enrolled).
+  Response MoveOrientation(Call& c, OrientationStatus to, bool confirm);
+  // Every listing or search page that releases people's data goes through
+  // here before it is sent: a durable audit `read` entry (details kind =
+  // "search"|"list", the normalised query, the page; persons = the page's
+  // ids; fields = the minimal field names). Status 0: send the page; else
+  // the error to answer instead (503 when the audit append fails).
+  // `page_index` is 0-based. (To be routed through access::Gate::ReleasePage
+  // for guard scoring: one function to change.)
+  Response ReleasePage(Call& c, std::string_view kind, const std::vector<PersonId>& persons, std::string_view query,
+                       int64_t page_index, std::string_view purpose, const std::vector<std::string>& fields);
   // Administration (admin_routes.cc): accounts, change requests, exposure.
   Response ListAccounts(Call& c);
   Response GetAccount(Call& c);

@@ -24,6 +24,11 @@ struct Limits {
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 8 * 1024;
   size_t max_target_bytes = 2 * 1024;
+  // People search: at most this many results over all pages; a broader
+  // query answers the first ones and `truncated` (refine it).
+  size_t search_max_results = 50;
+  // Listing page-size cap when the policy's [quota.<role>] states none.
+  size_t default_max_page_size = 50;
 };
 
 struct Request {
