@@ -4,6 +4,7 @@
 #include "cli/exposure_cmd.h"
 #include "cli/policy_cmd.h"
 #include "cli/serve_cmd.h"
+#include "cli/simulate_cmd.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Cloison: compartmented personal records with an audited, guarded read path"};
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   cloison::cli::AddAccountCommands(app, ctx);
   cloison::cli::AddAuditCommands(app, ctx);
   cloison::cli::AddServeCommands(app, ctx);
+  cloison::cli::AddSimulateCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
