@@ -388,5 +388,18 @@ TEST_F(AdminTest, BadBodiesAreNamed4xxNever500) {
   ExpectError(Call("GET", "/v1/accounts"), 401, "unauthenticated");
 }
 
+TEST_F(AdminTest, OpenApiDescribesTheAdministrationPaths) {
+  Response r = Call("GET", "/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  const json doc = J(r);
+  ASSERT_TRUE(doc.is_object());
+  for (const char* p : {"/v1/accounts", "/v1/accounts/{id}", "/v1/accounts/{id}/suspend", "/v1/accounts/{id}/reinstate",
+                        "/v1/change-requests", "/v1/change-requests/{id}", "/v1/change-requests/{id}/approve",
+                        "/v1/change-requests/{id}/reject", "/v1/exposure"})
+    EXPECT_TRUE(doc["paths"].contains(p)) << p;
+  EXPECT_TRUE(doc["paths"]["/v1/accounts"].contains("post"));
+  EXPECT_TRUE(doc["paths"]["/v1/change-requests"].contains("get"));
+}
+
 }  // namespace
 }  // namespace cloison::api
