@@ -1,9 +1,9 @@
-#include "api/quota.h"
+#include "access/quota.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace cloison::api {
+namespace cloison::access {
 
 void QuotaTracker::Expire(Window& w, UnixMicros now) {
   while (!w.order.empty() && w.order.front().second <= now - kDay) {
@@ -59,4 +59,4 @@ QuotaVerdict QuotaTracker::Acquire(AccountId account, PersonId person, const Quo
   return v;
 }
 
-}  // namespace cloison::api
+}  // namespace cloison::access

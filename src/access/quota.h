@@ -19,7 +19,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 
-namespace cloison::api {
+namespace cloison::access {
 
 struct QuotaLimits {
   int64_t per_hour = 0;  // 0 = no limit
@@ -56,4 +56,4 @@ class QuotaTracker {
   std::map<int64_t, Window> accounts_;
 };
 
-}  // namespace cloison::api
+}  // namespace cloison::access
