@@ -215,7 +215,12 @@ std::string SecretText(const crypto::SecretBytes& s) {
 using namespace internal;
 
 Handler::Handler(const HandlerDeps& deps, Limits limits)
-    : deps_(deps), limits_(limits), engine_(*deps.policy, *deps.index) {
+    : deps_(deps),
+      limits_(limits),
+      engine_(*deps.policy, *deps.index),
+            gate_(access::GateDeps{deps.store, deps.policy, deps.index, deps.audit, deps.guard, deps.accounts, &store_mu_},
+            access::GateOptions{.read_store = true,
+                                .on_audit_append = [this](int64_t micros) { metrics_.RecordAuditAppend(micros); }}) {
   AddRoute("GET", "/v1/healthz", false, &Handler::Healthz);
   AddRoute("GET", "/healthz", false, &Handler::Healthz);
   AddRoute("GET", "/metrics", false, &Handler::MetricsText);
@@ -230,14 +235,6 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
   AddRoute("GET", "/v1/audit/checkpoint", true, &Handler::AuditCheckpoint);
   AddRoute("GET", "/v1/audit/proofs/inclusion", true, &Handler::AuditInclusion);
   AddRoute("GET", "/v1/audit/proofs/consistency", true, &Handler::AuditConsistency);
-  // People and orientations (people_routes.cc; caseload and search are
-  // registered above, before /v1/people/{id}: the first match wins).
-  AddRoute("POST", "/v1/people", true, &Handler::CreatePerson);
-  AddRoute("PATCH", "/v1/people/{id}", true, &Handler::UpdatePerson);
-  AddRoute("GET", "/v1/orientations", true, &Handler::ListOrientations);
-  AddRoute("POST", "/v1/orientations", true, &Handler::CreateOrientation);
-  AddRoute("POST", "/v1/orientations/{id}/status", true, &Handler::ChangeOrientationStatus);
-  AddRoute("POST", "/v1/orientations/{id}/confirm-enrolment", true, &Handler::ConfirmEnrolment);
   // Administration (admin_routes.cc).
   AddRoute("GET", "/v1/accounts", true, &Handler::ListAccounts);
   AddRoute("POST", "/v1/accounts", true, &Handler::CreateAccount);
@@ -250,6 +247,14 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
   AddRoute("POST", "/v1/change-requests/{id}/approve", true, &Handler::ApproveChangeRequest);
   AddRoute("POST", "/v1/change-requests/{id}/reject", true, &Handler::RejectChangeRequest);
   AddRoute("GET", "/v1/exposure", true, &Handler::Exposure);
+  // People and orientations (people_routes.cc; caseload and search are
+  // registered above, before /v1/people/{id}: the first match wins).
+  AddRoute("POST", "/v1/people", true, &Handler::CreatePerson);
+  AddRoute("PATCH", "/v1/people/{id}", true, &Handler::UpdatePerson);
+  AddRoute("GET", "/v1/orientations", true, &Handler::ListOrientations);
+  AddRoute("POST", "/v1/orientations", true, &Handler::CreateOrientation);
+  AddRoute("POST", "/v1/orientations/{id}/status", true, &Handler::ChangeOrientationStatus);
+  AddRoute("POST", "/v1/orientations/{id}/confirm-enrolment", true, &Handler::ConfirmEnrolment);
 }
 
 void Handler::AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn) {
@@ -581,27 +586,7 @@ Response Handler::AuditConsistency(Call& c) {
 }
 
 QuotaLimits Handler::LimitsFor(const Call& c) const {
-  QuotaLimits l;
-  const policy::Policy& p = *deps_.policy;
-  std::optional<policy::QuotaDef> q;
-  if (c.who->kind == iam::AccountKind::kTechnical) {
-    q = p.technical_quota();
-  } else {
-    // The most generous quota among the account's reading roles.
-    for (Role r : c.who->roles) {
-      auto qr = p.quota(r);
-      if (!qr) continue;
-      if (!q || qr->people_per_day > q->people_per_day) q = qr;
-    }
-  }
-  if (q) {
-    l.per_hour = q->people_per_hour;
-    l.per_day = q->people_per_day;
-  }
-  // iam's effective daily quota (probation lowers it) can only tighten.
-  if (c.who->daily_read_quota > 0 && (l.per_day == 0 || c.who->daily_read_quota < l.per_day))
-    l.per_day = c.who->daily_read_quota;
-  return l;
+  return access::QuotaLimitsFor(*deps_.policy, iam::ToPolicyPrincipal(*c.who), c.who->daily_read_quota);
 }
 
 Status Handler::AppendAudit(const audit::Event& e) {
@@ -614,110 +599,83 @@ Status Handler::AppendAudit(const audit::Event& e) {
 
 Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
                            std::string_view justification) {
-  const policy::Policy& pol = *deps_.policy;
-  if (!IsLowerName(purpose_name)) return ErrorResponse(400, code::kUnknownPurpose, "unknown purpose");
-  std::optional<policy::PurposeId> purpose = pol.FindPurpose(purpose_name);
-  if (!purpose) return ErrorResponse(400, code::kUnknownPurpose, StrCat("unknown purpose", Echo(purpose_name)));
-  if (pol.purpose(*purpose).aggregates_only)
-    return ErrorResponse(400, code::kInvalidParameter,
-                         StrCat("purpose '", purpose_name, "' releases aggregates only, never one person's record"));
-  policy::RevealRequest reveal;
-  std::vector<std::string> requested_fields;
-  if (reveal_field != nullptr) {
-    if (!IsLowerName(*reveal_field)) return ErrorResponse(400, code::kInvalidParameter, "unknown field name");
-    StatusOr<policy::FieldBits> bits = pol.FieldsNamed({*reveal_field});
-    if (!bits.ok()) return ErrorResponse(400, code::kInvalidParameter, StrCat("unknown field", Echo(*reveal_field)));
-    reveal.fields = *bits;
-    reveal.justification = justification;
-    requested_fields.push_back(*reveal_field);
+  access::Caller caller;
+  caller.principal = iam::ToPolicyPrincipal(*c.who);
+  caller.session = c.api_key ? "api_key" : StrCat(c.who->session_id);
+  caller.source = c.req.peer;
+  caller.quota = LimitsFor(c);
+  access::ReadRequest rq;
+  rq.person = PersonId(person_id);
+  rq.purpose = purpose_name;
+  rq.reveal_field = reveal_field;
+  rq.justification = justification;
+  rq.now = c.now;
+  const access::ReadResult res = gate_.Read(caller, rq);
+  if (res.outcome != access::Outcome::kBadRequest) metrics_.RecordDecision(res.decision.allowed);
+
+  switch (res.outcome) {
+    case access::Outcome::kOk:
+      break;
+    case access::Outcome::kBadRequest: {
+      const bool purpose_problem = res.message.find("purpose") != std::string::npos &&
+                                   res.message.find("aggregates") == std::string::npos;
+      // The Gate's message echoes names only when they are plain lower-case words.
+      return ErrorResponse(400, purpose_problem ? code::kUnknownPurpose : code::kInvalidParameter, res.message);
+    }
+    case access::Outcome::kDenied: {
+      // "unknown person" and "no relation" answer alike: the API must not
+      // confirm that an id exists to someone who may not read it.
+      const policy::DenyReason why = res.decision.deny;
+      const bool hide = why == policy::DenyReason::kUnknownPerson || why == policy::DenyReason::kNoRelation;
+      Response r = ErrorResponse(
+          403, code::kForbidden,
+          hide ? StrCat("no relation between your account and person ", person_id, " allows purpose '", purpose_name, "'")
+               : res.message);
+      json j = json::parse(r.body, nullptr, false);
+      j["error"]["reason"] = hide ? "no_relation" : res.deny_reason;
+      r.body = Dump(j);
+      return r;
+    }
+    case access::Outcome::kQuota: {
+      metrics_.RecordQuotaRefusal();
+      const access::QuotaVerdict& v = res.quota;
+      const int64_t retry = std::max<int64_t>(1, (v.reset_at - c.now + 999'999) / 1'000'000);
+      Response r = ErrorResponse(429, code::kQuotaExceeded,
+                                 StrCat("quota of ", v.limit, " distinct people per ", v.window,
+                                        " reached; try again after ", FormatTime(v.reset_at)));
+      json j = json::parse(r.body, nullptr, false);
+      j["error"]["window"] = v.window;
+      j["error"]["limit"] = v.limit;
+      j["error"]["reset_at"] = FormatTime(v.reset_at);
+      j["error"]["retry_after_seconds"] = retry;
+      r.body = Dump(j);
+      r.headers.emplace_back("Retry-After", StrCat(retry));
+      return r;
+    }
+    case access::Outcome::kThrottled:
+    case access::Outcome::kStepUp:
+    case access::Outcome::kSuspended: {
+      metrics_.RecordGuardRefusal(std::string(guard::ActionName(res.verdict.action)));
+      const int status = res.outcome == access::Outcome::kThrottled ? 429
+                         : res.outcome == access::Outcome::kStepUp  ? 401
+                                                                    : 403;
+      const std::string_view ec = res.outcome == access::Outcome::kThrottled ? code::kGuardThrottled
+                                  : res.outcome == access::Outcome::kStepUp  ? code::kStepUpRequired
+                                                                             : code::kAccountSuspended;
+      // The explanation stays in the audit log for the security officer; the
+      // caller learns only what to do next.
+      return ErrorResponse(status, ec, res.message);
+    }
+    case access::Outcome::kUnavailable:
+      return StatusResponse(IOError("audit"));
+    case access::Outcome::kError:
+      return StatusResponse(NotFound(res.message));
   }
 
-  const policy::Principal who = iam::ToPolicyPrincipal(*c.who);
-  const Date today = Date::FromDays(c.now >= 0 ? c.now / 86'400'000'000LL : (c.now + 1) / 86'400'000'000LL - 1);
-  const policy::Decision d = engine_.Decide(who, PersonId(person_id), *purpose, today,
-                                            reveal_field != nullptr ? &reveal : nullptr);
-  metrics_.RecordDecision(d.allowed);
-
-  audit::Event ev;
-  ev.time = c.now;
-  ev.account = c.who->id;
-  ev.session = c.api_key ? "api_key" : StrCat(c.who->session_id);
-  ev.source = c.req.peer;
-  ev.persons = {PersonId(person_id)};
-  ev.purpose = std::string(purpose_name);
-  ev.justification = std::string(justification);
-  const std::string rule_id = d.rule >= 0 ? pol.rules()[static_cast<size_t>(d.rule)].id : "";
-  if (!rule_id.empty()) ev.details["rule"] = rule_id;
-  if (reveal_field != nullptr) ev.details["reveal"] = *reveal_field;
-
-  if (!d.allowed) {
-    ev.kind = audit::EventKind::kDenial;
-    ev.decision = "deny";
-    ev.reason = std::string(policy::DenyReasonName(d.deny));
-    ev.fields = requested_fields;
-    ev.details["explanation"] = engine_.Reason(d);
-    if (Status s = AppendAudit(ev); !s.ok()) return StatusResponse(IOError("audit"));
-    // "unknown person" and "no relation" answer alike: the API must not
-    // confirm that an id exists to someone who may not read it.
-    const bool hide = d.deny == policy::DenyReason::kUnknownPerson || d.deny == policy::DenyReason::kNoRelation;
-    Response r = ErrorResponse(
-        403, code::kForbidden,
-        hide ? StrCat("no relation between your account and person ", person_id, " allows purpose '", purpose_name, "'")
-             : engine_.Reason(d));
-    json j = json::parse(r.body, nullptr, false);
-    j["error"]["reason"] = hide ? "no_relation" : std::string(policy::DenyReasonName(d.deny));
-    r.body = Dump(j);
-    return r;
-  }
-
-  const QuotaVerdict v = quotas_.Acquire(c.who->id, PersonId(person_id), LimitsFor(c), c.now);
-  if (!v.allowed) {
-    metrics_.RecordQuotaRefusal();
-    ev.kind = audit::EventKind::kGuardAction;
-    ev.decision = "deny";
-    ev.reason = StrCat("quota_per_", v.window);
-    ev.details["limit"] = StrCat(v.limit);
-    ev.details["reset_at"] = FormatTime(v.reset_at);
-    if (Status s = AppendAudit(ev); !s.ok()) return StatusResponse(IOError("audit"));
-    const int64_t retry = std::max<int64_t>(1, (v.reset_at - c.now + 999'999) / 1'000'000);
-    Response r = ErrorResponse(429, code::kQuotaExceeded,
-                               StrCat("quota of ", v.limit, " distinct people per ", v.window,
-                                      " reached; try again after ", FormatTime(v.reset_at)));
-    json j = json::parse(r.body, nullptr, false);
-    j["error"]["window"] = v.window;
-    j["error"]["limit"] = v.limit;
-    j["error"]["reset_at"] = FormatTime(v.reset_at);
-    j["error"]["retry_after_seconds"] = retry;
-    r.body = Dump(j);
-    r.headers.emplace_back("Retry-After", StrCat(retry));
-    return r;
-  }
-
-  // Durable before anything personal is read.
-  std::vector<std::string> names;
-  const FieldCatalog& cat = pol.catalog();
-  for (size_t i = 0; i < cat.size(); ++i)
-    if (d.fields.has(i)) names.push_back(cat.at(i).name);
-  ev.kind = audit::EventKind::kRead;
-  ev.decision = "allow";
-  ev.reason = rule_id;
-  ev.fields = names;
-  if (Status s = AppendAudit(ev); !s.ok()) return StatusResponse(IOError("audit"));
-
-  StatusOr<Person> person = NotFound("");
-  {
-    std::lock_guard lock(store_mu_);
-    person = deps_.store->GetPerson(PersonId(person_id), d.fields.ToFieldMask(cat.size()));
-  }
-  if (!person.ok()) return StatusResponse(person.status());
   json fields = json::object();
-  for (size_t i = 0; i < cat.size() && i < person->fields.size(); ++i)
-    if (d.fields.has(i)) fields[cat.at(i).name] = person->fields[i];
-  json revealed = json::array();
-  for (size_t i = 0; i < cat.size(); ++i)
-    if (d.revealed.has(i)) revealed.push_back(cat.at(i).name);
-  json j = {{"id", person_id}, {"purpose", std::string(purpose_name)}, {"rule", rule_id}, {"fields", fields}};
-  if (reveal_field != nullptr) j["revealed"] = revealed;
+  for (size_t i = 0; i < res.field_names.size() && i < res.fields.size(); ++i) fields[res.field_names[i]] = res.fields[i];
+  json j = {{"id", person_id}, {"purpose", std::string(purpose_name)}, {"rule", res.rule_id}, {"fields", fields}};
+  if (reveal_field != nullptr) j["revealed"] = res.revealed;
   Response r = JsonResponse(200, j);
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;

@@ -4,9 +4,11 @@
 //
 // Every people read runs the same path, in this order:
 //   authenticate (session token or API key; iam refuses a suspended, expired
-//   or out-of-network account) -> policy decision (deny: 403 + audit denial)
-//   -> per-account quota (refusal: 429 + audit) -> durable audit append of the
-//   read -> store read decrypting only the released fields -> response.
+//   or out-of-network account) -> access::Gate (access/gate.h): policy
+//   decision (deny: 403 + audit denial) -> per-account quota (429 + audit) ->
+//   guard (throttle 429, step-up 401, suspend 403; audited with its
+//   explanation) -> durable audit append of the read -> store read decrypting
+//   only the released fields -> response.
 // Nothing personal is read from the store before its audit entry is durable;
 // if the append fails the answer is 503 and nothing is read.
 //
@@ -31,7 +33,8 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
-#include "api/quota.h"
+#include "access/gate.h"
+#include "access/quota.h"
 #include "audit/log.h"
 #include "core/clock.h"
 #include "iam/repository.h"
@@ -43,6 +46,10 @@
 
 namespace cloison::api {
 
+using access::QuotaLimits;
+using access::QuotaTracker;
+using access::QuotaVerdict;
+
 struct HandlerDeps {
   store::Store* store = nullptr;
   iam::IamService* iam = nullptr;
@@ -52,6 +59,8 @@ struct HandlerDeps {
   policy::RelationIndex* index = nullptr;
   audit::AuditLog* audit = nullptr;
   const Clock* clock = nullptr;
+  guard::Guard* guard = nullptr;               // null: no detection (static quotas still apply)
+  access::AccountControl* accounts = nullptr;  // how a guard suspension is applied (iam)
   // Every iam account, for the exposure report (GET /v1/exposure analyses
   // all accounts so that approvers above the caller are named). Read under
   // the iam mutex. null: only the accounts the caller sees are analysed.
@@ -99,6 +108,18 @@ class Handler {
   Response AuditConsistency(Call& c);
   // 0 when the caller holds a role with verify_audit; else the 403.
   Response RequireAuditRole(const Call& c) const;
+  // Administration (admin_routes.cc): accounts, change requests, exposure.
+  Response ListAccounts(Call& c);
+  Response GetAccount(Call& c);
+  Response CreateAccount(Call& c);
+  Response SuspendAccount(Call& c);
+  Response ReinstateAccount(Call& c);
+  Response ListChangeRequests(Call& c);
+  Response GetChangeRequest(Call& c);
+  Response FileChangeRequest(Call& c);
+  Response ApproveChangeRequest(Call& c);
+  Response RejectChangeRequest(Call& c);
+  Response Exposure(Call& c);
   // People and orientations (people_routes.cc).
   Response Caseload(Call& c);
   Response SearchPeople(Call& c);
@@ -120,18 +141,6 @@ class Handler {
   // for guard scoring: one function to change.)
   Response ReleasePage(Call& c, std::string_view kind, const std::vector<PersonId>& persons, std::string_view query,
                        int64_t page_index, std::string_view purpose, const std::vector<std::string>& fields);
-  // Administration (admin_routes.cc): accounts, change requests, exposure.
-  Response ListAccounts(Call& c);
-  Response GetAccount(Call& c);
-  Response CreateAccount(Call& c);
-  Response SuspendAccount(Call& c);
-  Response ReinstateAccount(Call& c);
-  Response ListChangeRequests(Call& c);
-  Response GetChangeRequest(Call& c);
-  Response FileChangeRequest(Call& c);
-  Response ApproveChangeRequest(Call& c);
-  Response RejectChangeRequest(Call& c);
-  Response Exposure(Call& c);
 
   // The shared read path (see the file comment). `reveal` may be null.
   Response ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
@@ -145,9 +154,9 @@ class Handler {
   Limits limits_;
   policy::Engine engine_;
   Metrics metrics_;
-  QuotaTracker quotas_;
   std::mutex iam_mu_;
   std::mutex store_mu_;
+  access::Gate gate_;  // the read path (after store_mu_: it uses it)
   std::vector<Route> routes_;
 };
 

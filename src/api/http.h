@@ -72,6 +72,9 @@ inline constexpr std::string_view kUriTooLong = "uri_too_long";              // 
 inline constexpr std::string_view kUnsupportedMediaType = "unsupported_media_type";  // 415
 inline constexpr std::string_view kHeadersTooLarge = "headers_too_large";    // 431
 inline constexpr std::string_view kQuotaExceeded = "quota_exceeded";         // 429
+inline constexpr std::string_view kGuardThrottled = "guard_throttled";       // 429: the guard paused reads
+inline constexpr std::string_view kStepUpRequired = "step_up_required";      // 401: the guard wants a fresh TOTP
+inline constexpr std::string_view kAccountSuspended = "account_suspended";   // 403: the guard suspended the account
 inline constexpr std::string_view kUnavailable = "unavailable";              // 503: audit or store down
 inline constexpr std::string_view kInternal = "internal";                    // 500: a bug, never for bad input
 }  // namespace code

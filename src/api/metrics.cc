@@ -33,6 +33,11 @@ void Metrics::RecordQuotaRefusal() {
   ++quota_refusals_;
 }
 
+void Metrics::RecordGuardRefusal(const std::string& action) {
+  std::lock_guard lock(mu_);
+  ++guard_refusals_[action];
+}
+
 void Metrics::RecordAuditAppend(int64_t micros) {
   std::lock_guard lock(mu_);
   audit_append_.Observe(static_cast<double>(micros) / 1e6);
@@ -74,6 +79,10 @@ std::string Metrics::Render() const {
   out += "# HELP cloison_quota_refusals_total Reads refused by a per-account quota (429).\n";
   out += "# TYPE cloison_quota_refusals_total counter\n";
   out += StrCat("cloison_quota_refusals_total ", quota_refusals_, "\n");
+  out += "# HELP cloison_guard_refusals_total Reads refused by the guard, by action.\n";
+  out += "# TYPE cloison_guard_refusals_total counter\n";
+  for (const auto& [action, n] : guard_refusals_)
+    out += StrCat("cloison_guard_refusals_total{action=\"", action, "\"} ", n, "\n");
   out += "# HELP cloison_audit_append_duration_seconds Durable audit appends on the request path.\n";
   out += "# TYPE cloison_audit_append_duration_seconds histogram\n";
   RenderHistogram(out, "cloison_audit_append_duration_seconds", "", audit_append_);

@@ -24,6 +24,8 @@ class Metrics {
   // A policy decision ("allow" / "deny").
   void RecordDecision(bool allowed);
   void RecordQuotaRefusal();
+  // A read refused by the guard ("throttle", "step_up", "suspend").
+  void RecordGuardRefusal(const std::string& action);
   void RecordAuditAppend(int64_t micros);
 
   // The text exposition (version 0.0.4).
@@ -46,6 +48,7 @@ class Metrics {
   Histogram latency_;
   uint64_t allowed_ = 0, denied_ = 0, quota_refusals_ = 0;
   Histogram audit_append_;
+  std::map<std::string, uint64_t> guard_refusals_;
 };
 
 }  // namespace cloison::api

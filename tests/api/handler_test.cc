@@ -2,7 +2,7 @@
 // (decide -> quota -> durable audit -> store), and bad input of every kind.
 #include <set>
 
-#include "api/quota.h"
+#include "access/quota.h"
 #include "audit/merkle.h"
 #include "crypto/totp.h"
 #include "api_fixture.h"
