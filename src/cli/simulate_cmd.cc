@@ -37,6 +37,7 @@ struct SimulateArgs {
   bool json = false;
   std::vector<std::string> scenarios;
   int days = 30;
+  int warmup = 7;
   int64_t agents = 2000;
   uint64_t seed = 2025;
   std::string policy_file;
@@ -84,6 +85,7 @@ Status Run(Context& ctx, const SimulateArgs& a) {
   opts.agents = a.agents;
   opts.days = a.days;
   opts.seed = a.seed;
+  opts.warmup_days = a.warmup;
   CLOISON_ASSIGN_OR_RETURN(auto world, sim::World::Generate(opts));
   sim::Simulator simulator(*world, *policy, policy_text, policy_source, guard_config);
   CLOISON_ASSIGN_OR_RETURN(sim::NormalResult normal, simulator.RunNormal());
@@ -136,7 +138,8 @@ Status Run(Context& ctx, const SimulateArgs& a) {
   std::ostream& o = *ctx.out;
   o << "Cloison traffic simulation: " << Thousands(normal.agents) << " agents + "
     << Thousands(normal.technical_accounts) << " technical accounts, " << normal.days << " days from "
-    << opts.start.ToString() << ", seed " << a.seed << "\n\n";
+    << opts.start.ToString() << " (after " << a.warmup << " days of replayed history), seed " << a.seed
+    << "\n\n";
   o << "Attack scenarios (goal: contained, at most " << kMaxRecordsReleased << " people's records released)\n";
   for (const auto& r : results) {
     o << "  " << r.name << "  (" << r.attacker_accounts << " account" << (r.attacker_accounts > 1 ? "s" : "")
@@ -179,6 +182,10 @@ void AddSimulateCommands(CLI::App& app, Context& ctx) {
   c->add_option("--agents", args->agents, "Human agents in the synthetic network")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{20}, int64_t{200000}));
+  c->add_option("--warmup", args->warmup,
+                "Days of history replayed into the guard before the first measured day (0: cold start)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60));
   c->add_option("--seed", args->seed, "Seed (same seed, same run)")->capture_default_str();
   c->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
   c->callback([&ctx, args] {

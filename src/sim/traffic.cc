@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -503,6 +505,18 @@ class SimRun final : public access::AccountControl {
   const guard::Guard& guard() const { return *guard_; }
   int64_t honeytoken_touches() const { return honeytoken_touches_; }
   void set_cutoff(UnixMicros t) { cutoff_ = t; }
+  // Replays `days` days of normal history before the first simulated day
+  // into the guard through Observe (as a server does from its audit log on
+  // start), so the measured days start from a guard in service, not a cold one.
+  void Warmup(int days) {
+    if (days <= 0) return;
+    observing_ = true;
+    day_offset_ = -days;
+    Run(days, false);
+    observing_ = false;
+    day_offset_ = 0;
+    accesses_ = reads_ = pages_ = denied_ = quota_ = throttled_ = step_ups_ = 0;
+  }
 
  private:
   struct Slot {
@@ -558,7 +572,7 @@ class SimRun final : public access::AccountControl {
                   ".", 10 + account % 200);
   }
 
-  Date DayDate(int d) const { return Date::FromDays(world_.options().start.ToDays() + d); }
+  Date DayDate(int d) const { return Date::FromDays(world_.options().start.ToDays() + day_offset_ + d); }
   UnixMicros At(const Structure& st, Date date, double minute) const {
     const int m = std::clamp(static_cast<int>(minute), 0, 1439);
     const int sec = static_cast<int>((minute - std::floor(minute)) * 60);
@@ -600,6 +614,8 @@ class SimRun final : public access::AccountControl {
   bool purpose_ok_[kPurposeCount] = {};
   int page_size_counsellor_ = 50, page_size_partner_ = 25;
   UnixMicros time_shift_ = 0;
+  int day_offset_ = 0;     // warm-up: days before the first simulated day
+  bool observing_ = false; // warm-up: Observe instead of the Gate
   UnixMicros cutoff_ = INT64_MAX;  // acts at or after this time are skipped (SeedHistory)
   std::vector<PersonId> scratch_;
 
@@ -620,6 +636,7 @@ class SimRun final : public access::AccountControl {
   int64_t attack_attempts_ = 0, attack_refusals_ = 0, reach_ = 0;
   const Scenario* scenario_ = nullptr;
   int attack_day_ = 0;
+  bool debug_ = std::getenv("CLOISON_SIM_DEBUG") != nullptr;  // trace attack steps on stderr
   std::string attacker_structure_;
   const Structure* attacker_st_ = nullptr;
 };
@@ -672,7 +689,8 @@ void SimRun::GenCounsellor(size_t a, int d, std::vector<Act>& out) {
   const Date date = DayDate(d);
   const int wd = Weekday(date);
   const CounsellorTraits t = TraitsOf(a);
-  DeterministicRandom r(Mix(seed_, acc.id.value(), 0xda70000 + static_cast<uint64_t>(d)));
+  const int dabs = d + day_offset_;  // absolute day (negative during warm-up)
+  DeterministicRandom r(Mix(seed_, acc.id.value(), 0xda70000 + static_cast<uint64_t>(dabs)));
   const auto& caseload = world_.caseload(a);
   if (caseload.empty()) return;
   auto pick = [&](const std::vector<PersonId>& v) { return v[r.Uniform(v.size())].value(); };
@@ -703,7 +721,7 @@ void SimRun::GenCounsellor(size_t a, int d, std::vector<Act>& out) {
     return;
   }
   if (t.part_time && wd == t.off_day) return;
-  if (d >= t.leave_from && d < t.leave_from + 7) return;  // a week of leave
+  if (dabs >= t.leave_from && dabs < t.leave_from + 7) return;  // a week of leave
   if (P(r, 0.035)) return;                                // sick, training day, ...
 
   // The rentrée: missions locales see young people flock back after the summer.
@@ -768,11 +786,11 @@ void SimRun::GenCounsellor(size_t a, int d, std::vector<Act>& out) {
     read(At(st, date, m + U(r, 1, 3)), p, kAccompaniment);
   }
   // Taking over a departing colleague's caseload: two days reading each file once.
-  if ((d == t.takeover_day || d == t.takeover_day + 1) && t.colleague != SIZE_MAX) {
+  if ((dabs == t.takeover_day || dabs == t.takeover_day + 1) && t.colleague != SIZE_MAX) {
     const auto& cl = world_.caseload(t.colleague);
     if (!cl.empty()) {
       const size_t half = cl.size() / 2;
-      const size_t from = d == t.takeover_day ? 0 : half, to = d == t.takeover_day ? half : cl.size();
+      const size_t from = dabs == t.takeover_day ? 0 : half, to = dabs == t.takeover_day ? half : cl.size();
       double m = arrive + 30;
       for (size_t i = from; i < to; ++i) {
         m += U(r, 3, 7);
@@ -790,7 +808,7 @@ void SimRun::GenPartner(size_t a, int d, std::vector<Act>& out) {
   const Date date = DayDate(d);
   const int wd = Weekday(date);
   if (!((st.hours.weekdays >> wd) & 1) || IsPublicHoliday(date, st.departement)) return;
-  DeterministicRandom r(Mix(seed_, acc.id.value(), 0xba70000 + static_cast<uint64_t>(d)));
+  DeterministicRandom r(Mix(seed_, acc.id.value(), 0xba70000 + static_cast<uint64_t>(d + day_offset_)));
   if (P(r, 0.12)) return;
   const int32_t today = static_cast<int32_t>(date.ToDays());
   // The candidates the partner is working on: recent proposals, accepted and
@@ -855,7 +873,7 @@ void SimRun::GenTechnical(size_t a, int d, std::vector<Act>& out) {
   const bool every_day = P(tr, 0.4);
   const bool reconcile = P(tr, 0.35);
   const int reconcile_minute = static_cast<int>(60 + U(tr, 0, 180));
-  DeterministicRandom r(Mix(seed_, acc.id.value(), 0x7ec0000 + static_cast<uint64_t>(d)));
+  DeterministicRandom r(Mix(seed_, acc.id.value(), 0x7ec0000 + static_cast<uint64_t>(d + day_offset_)));
   const auto pid = policy_.FindPurpose(kPurposeNames[kEnrolmentSync]);
   std::vector<int64_t> set;
   for (const SimOrientation& o : world_.candidates(acc.structure)) {
@@ -889,7 +907,7 @@ void SimRun::GenTechnical(size_t a, int d, std::vector<Act>& out) {
 access::ReadResult SimRun::Read(access::Caller& caller, PersonId person, std::string_view purpose, UnixMicros t) {
   clock_.Set(t);
   ++accesses_;
-  if (gate_) {
+  if (gate_ && !observing_) {
     access::ReadRequest rq;
     rq.person = person;
     rq.purpose = purpose;
@@ -917,7 +935,7 @@ access::ReadResult SimRun::Page(access::Caller& caller, guard::AccessKind kind, 
                                 std::string_view query, int64_t page, UnixMicros t) {
   clock_.Set(t);
   ++accesses_;
-  if (gate_) return gate_->ReleasePage(caller, kind, persons, query, page, t);
+  if (gate_ && !observing_) return gate_->ReleasePage(caller, kind, persons, query, page, t);
   guard::Access x;
   x.time = t;
   x.account = caller.principal.account;
@@ -1045,7 +1063,8 @@ void SimRun::Run(int days, bool with_attack, UnixMicros time_shift) {
     if (d + 1 < days) gen(d + 1);
     std::sort(pending.begin(), pending.end(), by_time);
     const UnixMicros horizon =
-        d + 1 < days ? (world_.options().start.ToDays() + d + 1) * kDay + 20 * kHour + time_shift : INT64_MAX;
+        d + 1 < days ? (world_.options().start.ToDays() + day_offset_ + d + 1) * kDay + 20 * kHour + time_shift
+                     : INT64_MAX;
     size_t i = 0;
     for (; i < pending.size() && pending[i].time < horizon; ++i) {
       run_attack_until(pending[i].time);
@@ -1349,6 +1368,13 @@ bool SimRun::AttackStep() {
                scratch_, item.kind == AttackItem::kSearchPage ? std::string_view(queries_[item.query]) : "",
                item.page, t);
   }
+  if (debug_)
+    std::fprintf(stderr, "attack t=%+.0fs acct=%lld kind=%d person=%lld outcome=%d action=%s score=%.2f signals=%zu\n",
+                 static_cast<double>(t - attack_start_) / kSecond,
+                 static_cast<long long>(x.caller.principal.account.value()), static_cast<int>(item.kind),
+                 static_cast<long long>(item.person), static_cast<int>(res.outcome),
+                 std::string(guard::ActionName(res.verdict.action)).c_str(), res.verdict.score,
+                 res.verdict.signals.size());
   const double interval = 60.0 / sc.rate_per_minute * (0.7 + 0.6 * r.UniformDouble());
   UnixMicros next = t + std::max<int64_t>(1, static_cast<int64_t>(interval * kSecond));
   auto advance = [&] {
@@ -1507,6 +1533,7 @@ Simulator::Simulator(const World& world, const policy::Policy& policy, std::stri
 StatusOr<NormalResult> Simulator::RunNormal() {
   SimRun run(world_, policy_, guard_config_, world_.options().seed);
   CLOISON_RETURN_IF_ERROR(run.InitGate());
+  run.Warmup(world_.options().warmup_days);
   run.Run(world_.options().days, false);
   return run.Normal(world_.options().days);
 }
@@ -1538,6 +1565,7 @@ StatusOr<ScenarioResult> Simulator::RunScenario(const Scenario& sc) {
   }
   SimRun run(world_, *pol, guard_config_, world_.options().seed);
   CLOISON_RETURN_IF_ERROR(run.InitGate());
+  run.Warmup(world_.options().warmup_days);
   CLOISON_RETURN_IF_ERROR(run.SetUpAttack(sc));
   run.Run(world_.options().days, true);
   return run.Attack(sc);

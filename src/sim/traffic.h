@@ -65,6 +65,10 @@ struct TrafficOptions {
   Date start{2025, 9, 1};       // first simulated day (a Monday: the rentrée)
   int honeytokens_per_structure = 3;   // per agency and mission locale
   double technical_share = 0.5;        // training organisations with a syncing integration
+  // Days of normal history replayed into the guard (Guard::Observe, as a
+  // server replays its audit log) before the first measured day; 0 measures
+  // a cold start (a guard deployed on accounts it has never seen).
+  int warmup_days = 7;
 };
 
 // What the simulator knows about one account.
