@@ -268,3 +268,23 @@ TEST_F(TechnicalAuthTest, SuspendedKeyRefused) {
 
 }  // namespace
 }  // namespace cloison::iam
+
+namespace cloison::iam {
+namespace {
+
+TEST_F(TechnicalAuthTest, GuardSuspensionRefusesTheKeyAndNeedsAnApprovedReinstatement) {
+  ASSERT_TRUE(svc_->AuthenticateApiKey(key_, "10.1.3.4").ok());
+  ASSERT_TRUE(svc_->SuspendByGuard(id_, "read 60 distinct people in 10 minutes").ok());
+  EXPECT_TRUE(svc_->SuspendByGuard(id_, "again").ok());  // idempotent
+  EXPECT_EQ(svc_->AuthenticateApiKey(key_, "10.1.3.4").status().code(), absl::StatusCode::kUnauthenticated);
+  auto req = svc_->RequestReinstate(Actor("am.ml.a1"), id_, clock_.NowMicros() + 30LL * 86400 * 1'000'000,
+                                    "false positive after review");
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_FALSE(svc_->AuthenticateApiKey(key_, "10.1.3.4").ok());  // not before approval
+  ASSERT_TRUE(svc_->Approve(Actor("so.region.a"), *req, "reviewed").ok());
+  EXPECT_TRUE(svc_->AuthenticateApiKey(key_, "10.1.3.4").ok());
+  EXPECT_EQ(svc_->SuspendByGuard(AccountId(987654), "x").code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace cloison::iam
