@@ -282,6 +282,12 @@ void RelationIndex::ForEachStructure(const std::function<void(const StructureInf
   }
 }
 
+AccountId RelationIndex::ReferentCounsellor(PersonId person) const {
+  std::shared_lock lock(mu_);
+  const PersonSlot* s = Slot(person);
+  return s == nullptr || s->counsellor == 0 ? AccountId() : AccountId(static_cast<int64_t>(s->counsellor));
+}
+
 void RelationIndex::ForEachPerson(const std::function<void(PersonId, StructureId, AccountId,
                                                            std::span<const StructureId>)>& fn) const {
   std::shared_lock lock(mu_);

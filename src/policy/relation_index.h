@@ -76,6 +76,10 @@ class RelationIndex {
   Status OnOrientationChanged(const Orientation& o);
   // Pre-sizes for bulk loads (person ids up to max_person_id).
   void Reserve(int64_t max_person_id, size_t orientations);
+  // The person's referent counsellor (an invalid AccountId when the person
+  // has none or is unknown). Shared lock; O(1). For the guard's "files of
+  // colleagues' caseloads" signal.
+  AccountId ReferentCounsellor(PersonId person) const;
 
   // --- Introspection (takes the shared lock).
   size_t person_count() const;

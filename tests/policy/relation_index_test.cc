@@ -21,6 +21,17 @@ TEST(RelationIndexTest, BuildsTheNetworkInAnyOrder) {
   EXPECT_GT(index.MemoryBytes(), 0u);
 }
 
+TEST(RelationIndexTest, ReferentCounsellorFollowsTheLatestFollowUp) {
+  RelationIndex index;
+  BuildNetwork(index);
+  ASSERT_TRUE(index.OnPersonFollowed(PersonId(300), StructureId(kMl3), AccountId(42)).ok());
+  EXPECT_EQ(index.ReferentCounsellor(PersonId(300)), AccountId(42));
+  ASSERT_TRUE(index.OnPersonFollowed(PersonId(300), StructureId(kMl3), std::nullopt).ok());
+  EXPECT_FALSE(index.ReferentCounsellor(PersonId(300)).valid());  // followed by the structure, nobody's caseload
+  EXPECT_FALSE(index.ReferentCounsellor(PersonId(987654)).valid());  // unknown
+  EXPECT_FALSE(index.ReferentCounsellor(PersonId(0)).valid());
+}
+
 TEST(RelationIndexTest, RejectsUnknownReferencesAndChangesNothing) {
   RelationIndex index;
   BuildNetwork(index);
