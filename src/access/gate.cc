@@ -162,6 +162,8 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
   access.account = caller.principal.account;
   access.source = caller.source;
   access.persons = persons;
+  access.step_up_done = caller.step_up_done;
+  access.referent = deps_.index->ReferentCounsellor(rq.person);
 
   if (!d.allowed) {
     out.outcome = Outcome::kDenied;
@@ -261,6 +263,7 @@ ReadResult Gate::ReleasePage(const Caller& caller, guard::AccessKind kind, std::
     access.persons = persons;
     access.query = query;
     access.page = page;
+    access.step_up_done = caller.step_up_done;
     out.verdict = deps_.guard->Assess(access);
     const Outcome o = ApplyVerdict(caller, out.verdict, now, guard::AccessKindName(kind));
     if (o != Outcome::kOk) {

@@ -73,6 +73,7 @@ constexpr int kShards = 16;
 constexpr int kHistBuckets = 96;
 constexpr int kPeriods = 6;
 constexpr size_t kMaxQueries = 512;
+constexpr size_t kMaxColleagues = 256;  // colleagues remembered per account (spread saturates there)
 constexpr size_t kMaxAlerts = 100'000;
 constexpr int32_t kNoPeriod = INT32_MIN;
 
@@ -210,17 +211,35 @@ struct AccountState {
   int64_t last_net_new_until = 0;  // minute until which last_net counts as new (fast path)
   bool last_net_known = false;
   std::vector<Network> networks;
+  // Spread: colleagues (referent counsellors) whose people it read, with the
+  // last minute; the day's peak and a histogram of daily peaks (allocated on
+  // the first colleague read: most accounts of a kind never need it).
+  struct Colleague {
+    int64_t id;
+    int64_t last_min;
+  };
+  std::vector<Colleague> colleagues;
+  int64_t spread_day = -1;
+  uint32_t spread_peak = 0;
+  std::unique_ptr<PeriodHist<uint16_t>> spread_hist;
+  // Escalation: refusal episodes (see GuardConfig::refusal_episodes_to_suspend).
+  bool allowed_since_refusal = true;  // an access went through since the last refusal
+  int32_t episodes = 0;               // refusal episodes since episodes_since_min
+  int64_t episodes_since_min = 0;     // first minute of the first counted episode
+  int64_t last_episode_min = 0;       // first minute of the latest episode
   // Cached from the under-alert map (valid while epoch matches).
   uint64_t epoch = ~uint64_t{0};
   bool suspended = false;
   bool creator_under_alert = false;
   int64_t creator_alerted = 0;
+  int64_t creator_because = 0;  // the creator is under alert because of this account (0: its own alert)
 };
 
 struct UnderAlertEntry {
   UnixMicros since = 0;
   UnixMicros until = 0;  // for non-suspended alerts
   bool suspended = false;
+  int64_t because = 0;   // under alert by association: the account it created/approved that was flagged
 };
 
 // What one access did to the window, for scoring.
@@ -230,6 +249,7 @@ struct Features {
   int64_t page_run = 0;
   uint32_t search_distinct = 0;
   std::string_view search_type;
+  uint32_t spread = 0;  // set only on a read of a colleague's person
   bool new_network = false;
   bool off_hours = false, night = false;
   LocalMinute local;
@@ -411,6 +431,10 @@ class GuardImpl final : public Guard {
     st.queries.clear();
     st.last_person = 0;
     st.suspended = false;
+    st.episodes = 0;
+    st.allowed_since_refusal = true;
+    st.colleagues.clear();
+    st.spread_peak = 0;
   }
 
   // ------------------------------------------------------------------ state
@@ -529,9 +553,12 @@ class GuardImpl final : public Guard {
     st.suspended = it != under_alert_.end() && it->second.suspended;
     st.creator_under_alert = false;
     for (auto parent : {st.profile.created_by, st.profile.approved_by})
-      if (parent && UnderAlertLocked(parent->value())) {
+      // (A creator under alert only because of this very account does not
+      // make it more suspicious: that would feed on itself.)
+      if (parent && UnderAlertLocked(parent->value()) && under_alert_.at(parent->value()).because != id) {
         st.creator_under_alert = true;
         st.creator_alerted = parent->value();
+        st.creator_because = under_alert_.at(parent->value()).because;
       }
     st.epoch = e;
   }
@@ -583,6 +610,14 @@ class GuardImpl final : public Guard {
 
   mutable std::shared_mutex alert_mu_;
   absl::flat_hash_map<int64_t, UnderAlertEntry> under_alert_;
+  // Networks new to an account that was then flagged (>= kAlert): network
+  // key -> (until, flagged account). Another account showing up from one of
+  // them is likely the same attacker (extraction split across accounts).
+  struct FlaggedNetwork {
+    UnixMicros until = 0;
+    int64_t account = 0;
+  };
+  absl::flat_hash_map<uint64_t, FlaggedNetwork> flagged_networks_;
   std::atomic<uint64_t> epoch_{0};
   std::atomic<int64_t> now_{0};
 
@@ -695,6 +730,41 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   }
   st.cur_peak = std::max(st.cur_peak, f.d_read);
 
+  // Spread (files of colleagues' caseloads), with its daily baseline.
+  const int64_t day = m / 1440;
+  if (day != st.spread_day) {
+    if (st.spread_day >= 0 && st.spread_hist) st.spread_hist->Add(PeriodOfMinute(st.spread_day * 1440), st.spread_peak);
+    st.spread_day = day;
+    st.spread_peak = 0;
+  }
+  if (is_read && a.referent.valid() && a.referent != a.account) {
+    const int64_t cutoff = m - std::max<int64_t>(1, c_.spread_window_seconds / 60);
+    auto it = std::find_if(st.colleagues.begin(), st.colleagues.end(),
+                           [&](const AccountState::Colleague& c) { return c.id == a.referent.value(); });
+    if (it != st.colleagues.end()) {
+      it->last_min = m;
+    } else {
+      if (st.colleagues.size() >= kMaxColleagues) {
+        auto oldest = std::min_element(st.colleagues.begin(), st.colleagues.end(),
+                                       [](const auto& x, const auto& y) { return x.last_min < y.last_min; });
+        *oldest = {a.referent.value(), m};
+      } else {
+        st.colleagues.push_back({a.referent.value(), m});
+      }
+    }
+    uint32_t n = 0;
+    for (const auto& c : st.colleagues) n += c.last_min > cutoff;
+    f.spread = n;
+    st.spread_peak = std::max(st.spread_peak, n);
+    if (!st.spread_hist) {
+      st.spread_hist = std::make_unique<PeriodHist<uint16_t>>();
+      // Days before the first colleague read had none: they count as zeros,
+      // so a first burst is not its own baseline.
+      for (int64_t d = std::max(st.first_min / 1440, day - c_.baseline_days); d < day; ++d)
+        st.spread_hist->Add(PeriodOfMinute(d * 1440), 0);
+    }
+  }
+
   // Paging and search sweeps.
   if (is_list) {
     const uint64_t key = HashStr(a.query) ^ (a.kind == AccessKind::kSearch ? 0x5eed : 0x1157);
@@ -768,8 +838,13 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
 
 struct Points {
   double volume = 0, novelty = 0, off_hours = 0, denied = 0, seq = 0, paging = 0, search = 0, network = 0;
+  double spread = 0, spread_ref = 0;
   double behaviour = 0, multiplier = 1, context = 0;
   bool new_account = false, probation = false, new_technical = false, creator = false;
+  bool cold_technical = false;
+  bool network_flagged = false;  // from a network new to it, where another account was flagged
+  int64_t network_flagged_by = 0;  // new technical account without its own baseline: new_technical_reference
+  bool repeat = false;          // escalated to kSuspend by refusal episodes
   bool own_ok = false, novelty_ok = false;
   double own_ref = 0, peer_ref = 0, ref = 0;
   bool peer_observed = false;
@@ -799,6 +874,13 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
   p.own_ok = need_own && p.novelty_ok && st.own_windows >= static_cast<uint64_t>(c_.min_history_windows);
   p.own_ref = p.own_ok ? st.own_p99 : 0;
   p.ref = std::max({c_.min_reference, p.own_ref, p.peer_ref});
+  const int64_t age = st.created_min > 0 ? m - st.created_min : INT64_MAX;
+  if (st.profile.technical && age < int64_t{c_.technical_new_days} * 1440 && !p.novelty_ok) {
+    // A new integration has no baseline of its own and no business reading
+    // many people one by one: its own small reference, not its peers'.
+    p.cold_technical = true;
+    p.ref = c_.new_technical_reference;
+  }
 
   double pr = f.d_read > p.ref ? c_.volume_weight * std::log2(f.d_read / p.ref) : 0;
   const double vref = p.ref * c_.volume_factor, lref = std::max(p.ref * c_.list_ratio, c_.list_min_reference);
@@ -817,9 +899,13 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
   p.paging = Excess(static_cast<double>(f.page_run), c_.paging_free, c_.paging_weight);
   p.search = Excess(f.search_distinct, c_.search_free, c_.search_weight);
   if (f.new_network) p.network = c_.new_network_weight;
-  p.behaviour = p.volume + p.novelty + p.off_hours + p.denied + p.seq + p.paging + p.search + p.network;
+  if (f.spread > 0) {
+    p.spread_ref = c_.spread_free;
+    if (p.novelty_ok && st.spread_hist) p.spread_ref = std::max(p.spread_ref, st.spread_hist->P99(PeriodOfMinute(m)));
+    p.spread = f.spread > p.spread_ref ? c_.spread_weight * std::log2(f.spread / p.spread_ref) : 0;
+  }
+  p.behaviour = p.volume + p.novelty + p.off_hours + p.denied + p.seq + p.paging + p.search + p.network + p.spread;
 
-  const int64_t age = st.created_min > 0 ? m - st.created_min : INT64_MAX;
   if (age < int64_t{c_.new_account_days} * 1440) p.new_account = true, p.multiplier *= c_.new_account_multiplier;
   if (st.profile.probation) p.probation = true, p.multiplier *= c_.probation_multiplier;
   if (st.profile.technical && age < int64_t{c_.technical_new_days} * 1440)
@@ -829,12 +915,25 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
     p.multiplier *= c_.creator_under_alert_multiplier;
     p.context = c_.creator_under_alert_points;
   }
+  if (f.new_network) {  // rare: only then look at the flagged networks
+    std::shared_lock lock(alert_mu_);
+    auto it = flagged_networks_.find(st.last_net);
+    if (it != flagged_networks_.end() && it->second.until > a.time && it->second.account != a.account.value()) {
+      p.network_flagged = true;
+      p.network_flagged_by = it->second.account;
+      if (!p.creator) p.multiplier *= c_.creator_under_alert_multiplier;
+      p.context = std::max(p.context, c_.creator_under_alert_points);
+    }
+  }
   p.multiplier = std::min(p.multiplier, c_.max_multiplier);
 
   Verdict v;
   v.score = p.behaviour * p.multiplier + p.context;
   if (f.honeytoken) v.score = std::max(v.score, c_.suspend_at);
-  if (v.score < c_.record_at) return v;  // the common path: nothing built
+  if (v.score < c_.record_at) {  // the common path: nothing built
+    st.allowed_since_refusal = true;
+    return v;
+  }
 
   v.action = v.score >= c_.suspend_at    ? Action::kSuspend
              : v.score >= c_.throttle_at ? Action::kThrottle
@@ -844,6 +943,27 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
   if (f.honeytoken) v.action = Action::kSuspend;
   // A technical account has no second factor: a step-up cannot be asked.
   if (v.action == Action::kStepUp && st.profile.technical) v.action = Action::kThrottle;
+  // Escalation: a refusal after the account resumed from an earlier one is a
+  // new episode; enough episodes within escalation_seconds suspend.
+  const bool refusing = v.action == Action::kThrottle || (v.action == Action::kStepUp && !a.step_up_done);
+  if (refusing && c_.refusal_episodes_to_suspend > 0) {
+    if (st.allowed_since_refusal) {
+      if (st.episodes == 0 || m - st.episodes_since_min > c_.escalation_seconds / 60) {
+        st.episodes = 0;
+        st.episodes_since_min = m;
+      }
+      ++st.episodes;
+      st.last_episode_min = m;
+      st.allowed_since_refusal = false;
+    }
+    if (st.episodes >= c_.refusal_episodes_to_suspend) {
+      p.repeat = true;
+      v.action = Action::kSuspend;
+      v.score = std::max(v.score, c_.suspend_at);
+    }
+  } else if (v.action < Action::kSuspend) {
+    st.allowed_since_refusal = true;
+  }
   Explain(st, f, p, v);
 
   if (v.action == Action::kSuspend) {
@@ -879,6 +999,26 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
     e.until = std::max(e.until, a.time + c_.under_alert_seconds * 1'000'000);
     epoch_.fetch_add(1, std::memory_order_release);
   }
+  if (v.action >= Action::kAlert && f.new_network) {
+    std::unique_lock lock(alert_mu_);
+    if (flagged_networks_.size() > 100'000) absl::erase_if(flagged_networks_, [&](const auto& kv) { return kv.second.until <= a.time; });
+    auto& fn = flagged_networks_[st.last_net];
+    if (fn.until <= a.time) fn.account = a.account.value();
+    fn.until = std::max(fn.until, a.time + c_.under_alert_seconds * 1'000'000);
+  }
+  // By association: a recently created account flagged casts doubt on whoever
+  // created or approved it (and so on the other accounts they made).
+  if (v.action >= Action::kAlert && age < c_.related_accounts_seconds / 60) {
+    std::unique_lock lock(alert_mu_);
+    for (auto parent : {st.profile.created_by, st.profile.approved_by}) {
+      if (!parent || *parent == a.account) continue;
+      auto& e = under_alert_[parent->value()];
+      if (e.since == 0) e.since = a.time;
+      if (!e.suspended && e.until <= a.time) e.because = a.account.value();
+      e.until = std::max(e.until, a.time + c_.under_alert_seconds * 1'000'000);
+    }
+    epoch_.fetch_add(1, std::memory_order_release);
+  }
   if (v.action >= Action::kAlert) RaiseAlert(a, v);
   return v;
 }
@@ -895,9 +1035,11 @@ void GuardImpl::Explain(const AccountState& st, const Features& f, const Points&
     add("honeytoken", StrCat("touched person ", f.honeytoken->value(),
                              ", a honeytoken (a decoy that only enumeration or bulk listing finds)"));
   if (p.volume > 0) {
-    std::string peers = p.peer_observed
-                            ? StrCat("its peers' (", st.group->key, ") is ", Fmt(p.peer_ref))
-                            : StrCat("its peers' (", st.group->key, ") prior is ", Fmt(p.peer_ref));
+    std::string peers = p.cold_technical
+                            ? StrCat("a new technical account may read ", Fmt(p.ref), " per ", win,
+                                     " until it has a baseline")
+                        : p.peer_observed ? StrCat("its peers' (", st.group->key, ") is ", Fmt(p.peer_ref))
+                                          : StrCat("its peers' (", st.group->key, ") prior is ", Fmt(p.peer_ref));
     std::string own = p.own_ok ? StrCat("its own ", c_.baseline_days, "-day p99 is ", Fmt(p.own_ref))
                                : std::string("it has too little history for its own baseline");
     std::string what;
@@ -921,6 +1063,11 @@ void GuardImpl::Explain(const AccountState& st, const Features& f, const Points&
     add("search_sweep", StrCat(f.search_distinct, " distinct '", f.search_type.empty() ? "" : f.search_type,
                                f.search_type.empty() ? "free text" : ":", "' searches in ", win, " (search sweep)"));
   if (p.network > 0) add("new_network", "from a network (IPv4 /24, IPv6 /48) it never used before");
+  if (p.spread > 0)
+    add("spread", StrCat("read files from the caseloads of ", f.spread, " different colleagues in ",
+                         c_.spread_window_seconds % 3600 == 0 ? StrCat(c_.spread_window_seconds / 3600, " hours")
+                                                              : StrCat(c_.spread_window_seconds / 60, " minutes"),
+                         " (ordinary for it: up to ", Fmt(p.spread_ref), ")"));
   const bool behaviour = p.behaviour > 0;
   auto days = [&](int64_t mins) { return StrCat(mins / 1440, mins / 1440 == 1 ? " day" : " days"); };
   if (p.new_technical && behaviour)
@@ -930,7 +1077,17 @@ void GuardImpl::Explain(const AccountState& st, const Features& f, const Points&
   if (p.probation && behaviour) add("probation", "the account is on probation");
   if (p.creator)
     add("creator_under_alert",
-        StrCat("it was created or approved by account ", st.creator_alerted, ", which is under alert"));
+        st.creator_because != 0 && st.creator_because != st.profile.account.value()
+            ? StrCat("it was created or approved by account ", st.creator_alerted,
+                     ", under alert since account ", st.creator_because, ", which it also created or approved, was flagged")
+            : StrCat("it was created or approved by account ", st.creator_alerted, ", which is under alert"));
+  if (p.network_flagged)
+    add("network_under_alert", StrCat("from a network new to it, from which account ", p.network_flagged_by,
+                                      " was flagged (the same hands on several accounts?)"));
+  if (p.repeat)
+    add("repeat", StrCat("refused ", st.episodes, " times since ", f.minute - st.episodes_since_min,
+                         " minutes ago, it resumed after each pause (refusal episodes; suspended at ",
+                         c_.refusal_episodes_to_suspend, ")"));
   if (e.empty()) e = "unusual activity";
 }
 
@@ -1014,6 +1171,15 @@ Status GuardImpl::SaveState(std::string* out) const {
       json n = json::array();
       for (const Network& e : st.networks) n.push_back({e.key, e.first_min});
       j["networks"] = std::move(n);
+      j["episodes"] = {st.episodes, st.episodes_since_min, st.last_episode_min, st.allowed_since_refusal};
+      if (st.spread_hist || !st.colleagues.empty()) {
+        json c = json::array();
+        for (const auto& x : st.colleagues) c.push_back({x.id, x.last_min});
+        j["spread"] = {{"colleagues", std::move(c)},
+                       {"day", st.spread_day},
+                       {"peak", st.spread_peak},
+                       {"hist", st.spread_hist ? st.spread_hist->ToJson() : json(nullptr)}};
+      }
       accounts.push_back(std::move(j));
     }
   }
@@ -1030,8 +1196,11 @@ Status GuardImpl::SaveState(std::string* out) const {
   {
     std::shared_lock lock(alert_mu_);
     json ua = json::array();
-    for (const auto& [id, e] : under_alert_) ua.push_back({id, e.since, e.until, e.suspended});
+    for (const auto& [id, e] : under_alert_) ua.push_back({id, e.since, e.until, e.suspended, e.because});
     body["under_alert"] = std::move(ua);
+    json fnets = json::array();
+    for (const auto& [key, e] : flagged_networks_) fnets.push_back({key, e.until, e.account});
+    body["flagged_networks"] = std::move(fnets);
   }
   {
     std::lock_guard lock(alerts_mu_);
@@ -1077,6 +1246,7 @@ Status GuardImpl::LoadState(std::string_view in) {
   absl::flat_hash_map<int64_t, AccountProfile> profiles;
   absl::flat_hash_map<int64_t, std::vector<int64_t>> children;
   absl::flat_hash_map<int64_t, UnderAlertEntry> under_alert;
+  absl::flat_hash_map<uint64_t, FlaggedNetwork> flagged_networks;
   absl::flat_hash_set<int64_t> honey;
   std::vector<Alert> alerts;
   uint64_t next_alert_id = 1;
@@ -1151,12 +1321,38 @@ Status GuardImpl::LoadState(std::string_view in) {
         if (n.size() != 2) throw std::runtime_error("network");
         st->networks.push_back({n[0].get<uint64_t>(), n[1].get<int64_t>()});
       }
+      if (auto sp = j.find("spread"); sp != j.end()) {  // absent when the account never read a colleague's file
+        for (const auto& c : sp->at("colleagues")) {
+          if (c.size() != 2) throw std::runtime_error("colleague");
+          st->colleagues.push_back({c[0].get<int64_t>(), c[1].get<int64_t>()});
+        }
+        if (st->colleagues.size() > kMaxColleagues) throw std::runtime_error("colleagues");
+        st->spread_day = sp->at("day").get<int64_t>();
+        st->spread_peak = sp->at("peak").get<uint32_t>();
+        if (!sp->at("hist").is_null() && same_periods) {
+          st->spread_hist = std::make_unique<PeriodHist<uint16_t>>();
+          st->spread_hist->FromJson(sp->at("hist"));
+        }
+      }
+      if (auto ep = j.find("episodes"); ep != j.end()) {  // absent in older states
+        if (ep->size() != 4) throw std::runtime_error("episodes");
+        st->episodes = (*ep)[0].get<int32_t>();
+        st->episodes_since_min = (*ep)[1].get<int64_t>();
+        st->last_episode_min = (*ep)[2].get<int64_t>();
+        st->allowed_since_refusal = (*ep)[3].get<bool>();
+      }
       accounts[Mix(static_cast<uint64_t>(id)) % kShards][id] = std::move(st);
     }
     for (const auto& u : body.at("under_alert")) {
-      if (u.size() != 4) throw std::runtime_error("under_alert");
-      under_alert[u[0].get<int64_t>()] = {u[1].get<int64_t>(), u[2].get<int64_t>(), u[3].get<bool>()};
+      if (u.size() != 4 && u.size() != 5) throw std::runtime_error("under_alert");
+      under_alert[u[0].get<int64_t>()] = {u[1].get<int64_t>(), u[2].get<int64_t>(), u[3].get<bool>(),
+                                          u.size() == 5 ? u[4].get<int64_t>() : 0};
     }
+    if (auto fn = body.find("flagged_networks"); fn != body.end())  // absent in older states
+      for (const auto& e : *fn) {
+        if (e.size() != 3) throw std::runtime_error("flagged_networks");
+        flagged_networks[e[0].get<uint64_t>()] = {e[1].get<int64_t>(), e[2].get<int64_t>()};
+      }
     for (const auto& a : body.at("alerts")) {
       Alert al;
       al.id = a.at("id").get<uint64_t>();
@@ -1205,6 +1401,7 @@ Status GuardImpl::LoadState(std::string_view in) {
   profiles_.swap(profiles);
   children_.swap(children);
   under_alert_.swap(under_alert);
+  flagged_networks_.swap(flagged_networks);
   alerts_.swap(alerts);
   last_alert_.clear();
   for (size_t i = 0; i < alerts_.size(); ++i) last_alert_[alerts_[i].account.value()] = i;

@@ -93,6 +93,14 @@ struct Access {
   std::span<const PersonId> persons;   // people whose data this access releases (or tried to)
   std::string_view query;              // search: the normalised query, e.g. "nom:dup", "cp:67000", "dn:2004-05-01"
   int64_t page = 0;                    // search/list: 0-based page number
+  // The caller proved a fresh second factor (TOTP step-up) for this session:
+  // a kStepUp verdict is then satisfied and is not a refusal (see
+  // GuardConfig::refusal_episodes_to_suspend).
+  bool step_up_done = false;
+  // read/reveal: the person's referent counsellor (invalid: none or
+  // unknown). Reading files of many different colleagues' caseloads is the
+  // "spread" signal.
+  AccountId referent;
 };
 
 struct Verdict {
@@ -152,6 +160,14 @@ struct GuardConfig {
   // How long a verdict >= kAlert keeps an account "under alert" (a
   // suspension keeps it until Clear()).
   int64_t under_alert_seconds = 7 * 86'400;
+  // Escalation. A refusal (kThrottle, or kStepUp without a fresh TOTP)
+  // pauses the account; an account that resumes after a pause and is
+  // refused again starts a new "refusal episode". The
+  // refusal_episodes_to_suspend-th episode within escalation_seconds is a
+  // kSuspend (signal "repeat"): pacing an extraction around the throttle
+  // does not work. 0 disables.
+  int refusal_episodes_to_suspend = 2;
+  int64_t escalation_seconds = 86'400;
 
   // --- Volume: distinct people read in the sliding window vs the reference
   // max(own p99, peer p99 or prior, min_reference); points =
@@ -187,6 +203,15 @@ struct GuardConfig {
   int paging_free = 4;
   double search_weight = 2.5;      // distinct search queries of one kind (nom:, cp:, dn:) in the window
   int search_free = 10;
+  // --- Spread: distinct colleagues (referent counsellors other than the
+  // account) whose caseloads the account read files from over
+  // spread_window_seconds, against max(spread_free, its own p99 of that
+  // daily figure once it has min_history_days of history). Counsellors work
+  // their own caseload; covering for a colleague or taking over a departing
+  // one's caseload touches one or two others, an extraction touches them all.
+  int64_t spread_window_seconds = 86'400;
+  int spread_free = 5;
+  double spread_weight = 4;  // points = spread_weight x log2(colleagues / reference) above it
   // --- New source network (IPv4 /24, IPv6 /48) for this account; the first
   // network ever seen is not new. Fires during new_network_seconds after the
   // network was first seen.
@@ -199,6 +224,11 @@ struct GuardConfig {
   double probation_multiplier = 1.5;
   int technical_new_days = 30;
   double technical_new_multiplier = 2;
+  // Reference (distinct people per window) for a technical account younger
+  // than technical_new_days that has no baseline of its own yet, instead of
+  // its peers': an integration has no reason to read many people one by one
+  // in its first days (an initial load is an approved bulk export).
+  double new_technical_reference = 5;
   double creator_under_alert_multiplier = 2;
   double creator_under_alert_points = 2;
   double max_multiplier = 4;
@@ -240,7 +270,11 @@ class Guard {
   virtual void Observe(const Access& access) = 0;
 
   // Accounts the guard suspended or put under alert. An account under alert
-  // makes the accounts it creates or approves suspicious.
+  // makes the accounts it creates or approves suspicious. A verdict >=
+  // kAlert on an account created less than related_accounts_seconds ago
+  // also puts its creator and approver under alert ("by association"): the
+  // other accounts they created or approved then score higher (the 2025
+  // pattern: one compromised access manager, several new accounts).
   virtual bool UnderAlert(AccountId account) const = 0;
   virtual std::vector<Alert> Alerts(UnixMicros since = 0) const = 0;
   // After a reinstatement (dual control, in iam): clear the account's alert
