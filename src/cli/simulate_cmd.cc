@@ -38,6 +38,7 @@ struct SimulateArgs {
   std::vector<std::string> scenarios;
   int days = 30;
   int warmup = 7;
+  int honeytokens = 3;
   int64_t agents = 2000;
   uint64_t seed = 2025;
   std::string policy_file;
@@ -86,6 +87,7 @@ Status Run(Context& ctx, const SimulateArgs& a) {
   opts.days = a.days;
   opts.seed = a.seed;
   opts.warmup_days = a.warmup;
+  opts.honeytokens_per_structure = a.honeytokens;
   CLOISON_ASSIGN_OR_RETURN(auto world, sim::World::Generate(opts));
   sim::Simulator simulator(*world, *policy, policy_text, policy_source, guard_config);
   CLOISON_ASSIGN_OR_RETURN(sim::NormalResult normal, simulator.RunNormal());
@@ -186,6 +188,10 @@ void AddSimulateCommands(CLI::App& app, Context& ctx) {
                 "Days of history replayed into the guard before the first measured day (0: cold start)")
       ->capture_default_str()
       ->check(CLI::Range(0, 60));
+  c->add_option("--honeytokens", args->honeytokens,
+                "Decoy people per agency and mission locale (0: measure the guard without them)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 50));
   c->add_option("--seed", args->seed, "Seed (same seed, same run)")->capture_default_str();
   c->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
   c->callback([&ctx, args] {

@@ -926,6 +926,7 @@ access::ReadResult SimRun::Read(access::Caller& caller, PersonId person, std::st
   x.source = caller.source;
   const PersonId one[1] = {person};
   x.persons = one;
+  x.referent = world_.index().ReferentCounsellor(person);
   guard_->Observe(x);
   out.outcome = allowed ? access::Outcome::kOk : access::Outcome::kDenied;
   return out;
