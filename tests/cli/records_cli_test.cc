@@ -92,6 +92,15 @@ TEST(RecordsCliTest, WrongOrMissingMasterKeyIsAClearError) {
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("master key does not match this store"), std::string::npos) << r.output;
 
+  // A malformed key in the environment is an environment failure too (3),
+  // not bad usage (2), and its value is not echoed.
+  const std::string bad_value = std::string(40, 'c') + "not-hex";
+  r = RunCloison("--data " + data + " stats", "CLOISON_MASTER_KEY=" + bad_value + " ");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("CLOISON_MASTER_KEY: master key must be 64 hexadecimal characters"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find(bad_value), std::string::npos) << r.output;
+
   std::filesystem::remove(data + "/master.key");
   r = RunCloison("--data " + data + " stats");
   EXPECT_EQ(r.exit_code, 3) << r.output;
