@@ -57,7 +57,7 @@ class ExposureCliTest : public ::testing::Test {
     dir_ = new TempDir("exposure-cli");
     data_ = *dir_ / "data";
     ASSERT_EQ(RunCloison("--data " + data_ + " init").exit_code, 0);
-    auto r = RunCloison("--data " + data_ + " generate --persons 2000 --seed 11 --no-files");
+    auto r = RunCloison("--data " + data_ + " generate --persons 2000 --seed 11 --today 2025-06-01 --no-files");
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   static void TearDownTestSuite() {
@@ -206,7 +206,9 @@ TEST_F(ExposureCliTest, SeedScenarioCompromisedAccessManagerReachesNobody) {
       EXPECT_FALSE(p.at("alone").get<bool>());
       EXPECT_NE(p.at("needs").get<std::string>().find(dr_code), std::string::npos);
     }
-    if (p.at("alone").get<bool>()) EXPECT_EQ(p.at("people"), 0) << p.dump();
+    if (p.at("alone").get<bool>()) {
+      EXPECT_EQ(p.at("people"), 0) << p.dump();
+    }
   }
   EXPECT_TRUE(tech_path);
   for (const char* name : {"export-bot-1", "export-bot-2"}) {
