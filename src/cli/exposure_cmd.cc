@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,7 +174,14 @@ Status Run(Context& ctx, const ExposureArgs& a) {
   std::vector<exposure::AccountInput> in = exposure::InputsFrom(std::move(accounts), agents);
   const std::map<int64_t, std::string> purposes = exposure::TechnicalPurposes(in);
 
-  CLOISON_ASSIGN_OR_RETURN(UsageSource usage, LoadUsage(ctx, in, today, a.window_days, now));
+  // Usage costs one read per audit entry in the window: with --account, only
+  // that account's entries are read (ranks do not depend on usage).
+  std::vector<exposure::AccountInput> wanted;
+  if (!a.account.empty())
+    for (const auto& i : in)
+      if (i.account.username == a.account) wanted.push_back(i);
+  CLOISON_ASSIGN_OR_RETURN(UsageSource usage,
+                           LoadUsage(ctx, a.account.empty() ? in : wanted, today, a.window_days, now));
 
   exposure::Options opts;
   opts.now = now;
