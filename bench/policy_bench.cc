@@ -20,7 +20,10 @@
 // workload. Set CLOISON_BENCH_DIR to choose where the database file goes
 // (default: the system temp directory).
 //
-//   build-policy/bench/policy_bench --benchmark_counters_tabular=true
+// Built by `bash scripts/run-tests.sh` (Release, build/test; build/release is
+// configured with CLOISON_BUILD_BENCH=OFF) or
+// `cmake --build build/test --target policy_bench`, then:
+//   build/test/bench/policy_bench --benchmark_counters_tabular=true
 #include <sqlite3.h>
 
 #include <algorithm>

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "core/clock.h"
 
 namespace cloison::cli {
 
@@ -17,6 +18,10 @@ struct Context {
   std::ostream* out = &std::cout;
   std::ostream* err = &std::cerr;
   int exit_code = 0;
+  // Where "now" and "today" come from (tests run commands in-process with a
+  // FakeClock). Commands that still call SystemClock::Instance() directly
+  // should move to this.
+  const Clock* clock = &SystemClock::Instance();
 
   std::string path(const std::string& name) const { return data_dir + "/" + name; }
   std::string master_key_path() const { return path("master.key"); }

@@ -1,15 +1,19 @@
 // cloison exposure
 #include "cli/exposure_cmd.h"
 
-#include <ctime>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "audit/log.h"
+#include "audit/query_index.h"
 #include "cli/common.h"
+#include "cli/exposure_usage.h"
 #include "core/clock.h"
 #include "core/strings.h"
 #include "exposure/exposure.h"
@@ -28,13 +32,63 @@ struct ExposureArgs {
   std::string account;
   std::string date;
   std::string policy_file;
+  int64_t window_days = 30;
 };
 
-Date LocalToday() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+// What `used` rests on, for the report's header line.
+struct UsageSource {
+  std::optional<exposure::Usage> usage;
+  std::string note;   // why there is none, or where it comes from
+  bool busy = false;  // the log exists but another process holds it
+};
+
+// The audit log of the data directory, read for the usage window. Missing
+// log or a log held by a running server: no usage (the report still stands
+// on reachability) and a note saying why; any other failure is an error.
+StatusOr<UsageSource> LoadUsage(const Context& ctx, const std::vector<exposure::AccountInput>& in, Date today,
+                                int64_t days, UnixMicros now) {
+  UsageSource out;
+  if (days == 0) {
+    out.note = "usage not read (--window 0)";
+    return out;
+  }
+  if (!std::filesystem::exists(ctx.audit_dir() + "/entries.log")) {
+    out.note = StrCat("no audit log in ", ctx.audit_dir(), ": used unknown");
+    return out;
+  }
+  audit::LogOptions o;  // read side: never sign a checkpoint as a side effect
+  o.create_if_missing = false;
+  o.checkpoint_on_open = false;
+  o.checkpoint_on_close = false;
+  o.checkpoint_every_entries = 0;
+  o.checkpoint_every_micros = 0;
+  auto log = audit::AuditLog::Open(ctx.audit_dir(), o);
+  if (!log.ok()) {
+    if (log.status().code() == absl::StatusCode::kFailedPrecondition) {
+      // One process holds the log (its LOCK): normally the server. It has
+      // the same report with usage: GET /v1/exposure.
+      out.note = StrCat("audit log busy (", MessageOf(log.status()),
+                        "; a running server? ask it: GET /v1/exposure): used unknown");
+      out.busy = true;
+      return out;
+    }
+    return log.status();
+  }
+  CLOISON_ASSIGN_OR_RETURN(auto index, audit::QueryIndex::Open(ctx.audit_dir() + "/index.db"));
+  CLOISON_ASSIGN_OR_RETURN(exposure::Usage u,
+                           UsageFromAuditLog(**log, *index, in, UsageWindowEnding(today, days, now)));
+  out.note = StrCat("used: distinct people opened over ", u.window, " (", days, " days; listings apart), from ",
+                    ctx.audit_dir());
+  out.usage = std::move(u);
+  CLOISON_RETURN_IF_ERROR((*log)->Close());
+  return out;
+}
+
+std::string UsedCell(const exposure::AccountExposure& e) {
+  if (!e.used_people) return e.directory_only ? "- (not in iam)" : "unknown (no audit data)";
+  std::string s = Thousands(*e.used_people);
+  if (e.listed_people && *e.listed_people > 0) s += StrCat(" (+", Thousands(*e.listed_people), " listed)");
+  return s;
 }
 
 std::string Roles(const exposure::AccountExposure& e, const std::map<int64_t, std::string>& purposes) {
@@ -78,8 +132,7 @@ void PrintTable(std::ostream& out, const std::vector<std::pair<int64_t, const ex
     std::vector<std::string> cats;
     for (const auto& c : e->categories) cats.push_back(c == "nir (reveal-only)" ? "nir(reveal)" : c);
     cells.push_back({std::to_string(rank), e->username, KindCell(*e), e->structure_code, Roles(*e, purposes), direct,
-                     cats.empty() ? "-" : Join(cats, ","), alone, approver,
-                     e->used_people ? Thousands(*e->used_people) : "unknown (no audit data)", e->narrowing});
+                     cats.empty() ? "-" : Join(cats, ","), alone, approver, UsedCell(*e), e->narrowing});
   }
   std::vector<size_t> width(cells[0].size(), 0);
   for (const auto& row : cells)
@@ -102,7 +155,9 @@ Status Run(Context& ctx, const ExposureArgs& a) {
     loaded = std::make_unique<policy::Policy>(std::move(p));
     pol = loaded.get();
   }
-  Date today = LocalToday();
+  const UnixMicros now = ctx.clock->NowMicros();
+  // UTC, like the API's GET /v1/exposure.
+  Date today = Date::FromDays(now / (86400LL * 1'000'000));
   if (!a.date.empty()) {
     auto d = Date::Parse(a.date);
     if (!d) return InvalidArgument(StrCat("--date '", a.date, "' is not YYYY-MM-DD"));
@@ -119,9 +174,19 @@ Status Run(Context& ctx, const ExposureArgs& a) {
   std::vector<exposure::AccountInput> in = exposure::InputsFrom(std::move(accounts), agents);
   const std::map<int64_t, std::string> purposes = exposure::TechnicalPurposes(in);
 
+  // Usage costs one read per audit entry in the window: with --account, only
+  // that account's entries are read (ranks do not depend on usage).
+  std::vector<exposure::AccountInput> wanted;
+  if (!a.account.empty())
+    for (const auto& i : in)
+      if (i.account.username == a.account) wanted.push_back(i);
+  CLOISON_ASSIGN_OR_RETURN(UsageSource usage,
+                           LoadUsage(ctx, a.account.empty() ? in : wanted, today, a.window_days, now));
+
   exposure::Options opts;
-  opts.now = SystemClock::Instance().NowMicros();
+  opts.now = now;
   opts.today = today;
+  opts.usage = usage.usage ? &*usage.usage : nullptr;
   CLOISON_ASSIGN_OR_RETURN(exposure::Report report, exposure::Analyse(*pol, *index, in, opts));
 
   std::vector<std::pair<int64_t, const exposure::AccountExposure*>> rows;
@@ -134,18 +199,25 @@ Status Run(Context& ctx, const ExposureArgs& a) {
 
   if (a.json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& [rank, e] : rows) arr.push_back(exposure::AccountJson(*e, rank, purposes));
+    for (const auto& [rank, e] : rows) arr.push_back(exposure::AccountJson(*e, rank, purposes, report.usage_window));
     *ctx.out << arr.dump(2) << "\n";
+    // The array is the contract. No audit log (or --window 0) is what
+    // `used_people: null` already says; a log that exists but could not be
+    // read is worth a line on stderr.
+    if (usage.busy) *ctx.err << "cloison: exposure: " << usage.note << "\n";
     return OkStatus();
   }
   *ctx.out << "exposure as of " << today.ToString() << ", policy " << pol->source() << ": "
            << Thousands(report.people_total) << " people, " << report.accounts.size() << " accounts (" << rows.size()
-           << " shown, ranked by people reachable alone)\n\n";
+           << " shown, ranked by people reachable alone)\n"
+           << usage.note << "\n\n";
   PrintTable(*ctx.out, rows, purposes);
   *ctx.out << "\ndirect: people its rules reach today (bg: break-glass, only with a second approver per read);"
               " indirect alone: through accounts it can create by itself (in probation they read only their\n"
               "referent caseload, empty at creation; 'after probation': if nobody reviews the accounts it created"
-              " within 14 days); with one approver: what an independent security officer colluding would open.\n";
+              " within 14 days); with one approver: what an independent security officer colluding would open.\n"
+              "used: people whose record it opened in the window (listed: only seen in list/search pages); narrowing:"
+              " what least privilege would take out of its direct reach.\n";
   return OkStatus();
 }
 
@@ -157,8 +229,13 @@ void AddExposureCommands(CLI::App& app, Context& ctx) {
   c->add_flag("--json", args->json, "JSON array instead of a table");
   c->add_option("--top", args->top, "Show only the N first accounts (table default 20)");
   c->add_option("--account", args->account, "Only this account (username)");
-  c->add_option("--date", args->date, "Orientation windows as of this date, YYYY-MM-DD (default: today)");
+  c->add_option("--date", args->date,
+                "Orientation windows (and the usage window's end) as of this date, YYYY-MM-DD (default: today, UTC)");
   c->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
+  c->add_option("--window", args->window_days,
+                "Usage window in days ending with --date, read from the audit log (0: do not read it)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{3660}));
   c->callback([&ctx, args] {
     Status s = Run(ctx, *args);
     if (!s.ok()) Fail(ctx, "exposure", s);

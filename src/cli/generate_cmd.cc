@@ -12,7 +12,12 @@
 #include <optional>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "cli/common.h"
 #include "cli/demo_accounts.h"
@@ -33,7 +38,9 @@ struct GenerateArgs {
   int64_t persons = 100000;
   uint64_t seed = 2025;
   std::string out;         // default <data>/export
-  std::string today = "2025-06-01";
+  // Reference date (ages, inscriptions, orientation windows); empty = today
+  // from ctx.clock (UTC). The output is deterministic for (seed, today).
+  std::string today;
   bool no_files = false;
   bool no_store = false;
   bool network_only = false;
@@ -47,6 +54,8 @@ struct DemoArgs {
 };
 
 struct GenerateSummary {
+  Date today;
+  std::string dir_warning;
   int64_t people = 0;
   int64_t orientations = 0;
   std::string out_dir;
@@ -104,11 +113,55 @@ class BatchQueue {
   bool closed_ = false, cancelled_ = false;
 };
 
+// Today's date (UTC) from the command's clock: a store generated without
+// --today has orientations that are live against the real date, so that
+// partners and technical accounts read someone (with a fixed default they
+// would all have expired).
+Date ClockToday(const Context& ctx) { return Date::FromDays(ctx.clock->NowSeconds() / 86400); }
+
+// The exported files hold people's data in clear (NIR, e-mail, phone,
+// address): owner-only. A directory we create is made 0700; an existing one
+// (the user's choice, maybe shared like /tmp) is left as it is — changing
+// its mode could break other things in it — with a warning when others can
+// list it; the files themselves are 0600 either way.
+Status PrepareOutputDir(const std::string& dir, std::string& warning) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return InvalidArgument(StrCat("--out ", dir, " exists and is not a directory"));
+    if ((st.st_mode & 077) != 0)
+      warning = StrCat("note: ", dir, " is accessible by other users (mode ",
+                       std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                           std::to_string(st.st_mode & 7),
+                       "); the files written in it are 0600, but use a private directory for clear personal data");
+    return OkStatus();
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IOError(StrCat("cannot create ", dir, ": ", ec.message()));
+  if (::chmod(dir.c_str(), 0700) != 0) return IOError(StrCat("cannot chmod 700 ", dir, ": ", std::strerror(errno)));
+  return OkStatus();
+}
+
+// Creates (or truncates) `path` as an owner-only regular file before the
+// writers open it with fopen, which keeps an existing file's mode: so the
+// file is 0600 whatever the umask, and whatever mode an earlier run left.
+// O_NOFOLLOW: a symlink planted in a shared --out directory is refused
+// rather than followed.
+Status PrepareOutputFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return IOError(StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  const bool ok = ::fchmod(fd, 0600) == 0;
+  ::close(fd);
+  if (!ok) return IOError(StrCat("cannot chmod 600 ", path));
+  return OkStatus();
+}
+
 StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
   GenerateSummary summary;
   const FieldCatalog& catalog = FieldCatalog::Default();
-  auto today = Date::Parse(args.today);
+  std::optional<Date> today = args.today.empty() ? std::optional<Date>(ClockToday(ctx)) : Date::Parse(args.today);
   if (!today) return InvalidArgument("--today must be a date YYYY-MM-DD");
+  summary.today = *today;
   sim::NetworkOptions nopts;
   nopts.people = std::max<int64_t>(args.persons, 1);
   nopts.today = *today;
@@ -138,9 +191,9 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
   std::FILE* orient_file = nullptr;
   summary.out_dir = args.out.empty() ? ctx.path("export") : args.out;
   if (files) {
-    std::error_code ec;
-    std::filesystem::create_directories(summary.out_dir, ec);
-    if (ec) return IOError(StrCat("cannot create ", summary.out_dir, ": ", ec.message()));
+    CLOISON_RETURN_IF_ERROR(PrepareOutputDir(summary.out_dir, summary.dir_warning));
+    for (const char* name : {"/network.json", "/people.csv", "/people.jsonl", "/orientations.jsonl"})
+      CLOISON_RETURN_IF_ERROR(PrepareOutputFile(summary.out_dir + name));
     CLOISON_RETURN_IF_ERROR(sim::WriteNetworkJson(summary.out_dir + "/network.json", network));
     CLOISON_ASSIGN_OR_RETURN(csv, sim::PeopleFileWriter::Open(summary.out_dir + "/people.csv",
                                                              sim::PeopleFormat::kCsv, network, catalog));
@@ -207,10 +260,13 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
 
 void PrintSummary(Context& ctx, const GenerateArgs& args, const GenerateSummary& s) {
   *ctx.out << "generated " << Thousands(s.people) << " people and " << Thousands(s.orientations)
-           << " orientations (seed " << args.seed << ")\n";
+           << " orientations (seed " << args.seed << ", today " << s.today.ToString()
+           << (args.today.empty() ? " from the clock; --today pins it" : "") << ")\n";
   if (s.stored) *ctx.out << "  loaded into " << ctx.db_path() << "\n";
   if (s.files)
-    *ctx.out << "  files: " << s.out_dir << "/{people.csv, people.jsonl, orientations.jsonl, network.json}\n";
+    *ctx.out << "  files (mode 0600; clear personal data): " << s.out_dir
+             << "/{people.csv, people.jsonl, orientations.jsonl, network.json}\n";
+  if (!s.dir_warning.empty()) *ctx.err << "cloison: generate: " << s.dir_warning << "\n";
 }
 
 void RunGenerate(Context& ctx, const GenerateArgs& args) {
@@ -232,7 +288,7 @@ void RunDemo(Context& ctx, DemoArgs demo) {
   // The demo's data are placed around today (orientation windows, sessions),
   // so that the running API, which decides against today's date, finds
   // people to release; --today pins it.
-  if (args.today.empty()) args.today = Date::FromDays(SystemClock::Instance().NowSeconds() / 86400).ToString();
+  if (args.today.empty()) args.today = ClockToday(ctx).ToString();
   bool created_key = false;
   Status s = InitDataDir(ctx, created_key);
   if (!s.ok()) return Fail(ctx, "demo", s);
@@ -338,15 +394,11 @@ void RunDemo(Context& ctx, DemoArgs demo) {
   if (!served.ok()) return Fail(ctx, "demo", served);
 }
 
-void AddGenerateOptions(CLI::App* cmd, GenerateArgs& args, bool today_default_now = false) {
+void AddGenerateOptions(CLI::App* cmd, GenerateArgs& args) {
   cmd->add_option("--persons", args.persons, "number of people")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", args.seed, "random seed (same seed, same data)")->capture_default_str();
-  if (today_default_now) {
-    args.today.clear();
-    cmd->add_option("--today", args.today, "reference date for ages and orientations (YYYY-MM-DD; default: today, UTC)");
-  } else {
-    cmd->add_option("--today", args.today, "reference date for ages and orientations (YYYY-MM-DD)")->capture_default_str();
-  }
+  cmd->add_option("--seed", args.seed, "random seed (same seed and --today, same data)")->capture_default_str();
+  cmd->add_option("--today", args.today,
+                  "reference date for ages, inscriptions and orientation windows (YYYY-MM-DD; default: today, UTC)");
 }
 
 }  // namespace
@@ -355,7 +407,9 @@ void AddGenerateCommands(CLI::App& app, Context& ctx) {
   auto gen = std::make_shared<GenerateArgs>();
   auto* g = app.add_subcommand("generate", "Generate a synthetic network and people; load the store and write files");
   AddGenerateOptions(g, *gen);
-  g->add_option("--out", gen->out, "directory for people.csv, people.jsonl, orientations.jsonl, network.json (default DATA/export)");
+  g->add_option("--out", gen->out,
+                "directory for people.csv, people.jsonl, orientations.jsonl, network.json (default DATA/export; "
+                "files 0600, a new directory 0700)");
   g->add_flag("--no-files", gen->no_files, "do not write files");
   g->add_flag("--no-store", gen->no_store, "do not load the store");
   g->add_flag("--network-only", gen->network_only, "load/write the network sized for --persons, but no people");
@@ -364,7 +418,7 @@ void AddGenerateCommands(CLI::App& app, Context& ctx) {
   auto demo = std::make_shared<DemoArgs>();
   auto* d = app.add_subcommand(
       "demo", "Create a demo data directory (init + generate, or reuse), demo accounts, and serve the API until Ctrl-C");
-  AddGenerateOptions(d, demo->gen, /*today_default_now=*/true);
+  AddGenerateOptions(d, demo->gen);
   d->add_option("--listen", demo->serve.listen, "ADDRESS:PORT to serve on (port 0: any free port)")->capture_default_str();
   d->add_flag("--no-serve", demo->no_serve, "Prepare the data and demo-accounts.json, then exit without serving");
   d->callback([&ctx, demo] { RunDemo(ctx, *demo); });

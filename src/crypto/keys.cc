@@ -35,8 +35,11 @@ StatusOr<SecretBytes> ParseHexKey(std::string_view hex) {
 StatusOr<SecretBytes> LoadMasterKey(const std::string& path) {
   CLOISON_RETURN_IF_ERROR(InitCrypto());
   if (const char* env = std::getenv(kMasterKeyEnv); env && *env) {
+    // A malformed key is an environment problem (the deployment handed us a
+    // bad secret), like a missing or wrong one: FailedPrecondition, exit 3.
+    // InvalidArgument would read as "the command line was wrong" (exit 2).
     auto k = ParseHexKey(env);
-    if (!k.ok()) return InvalidArgument(StrCat(kMasterKeyEnv, ": ", k.status().message()));
+    if (!k.ok()) return FailedPrecondition(StrCat(kMasterKeyEnv, ": ", k.status().message()));
     return k;
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -61,7 +64,7 @@ StatusOr<SecretBytes> LoadMasterKey(const std::string& path) {
   ::close(fd);
   if (n < 0) return IOError(StrCat("cannot read master key file ", path));
   auto key = ParseHexKey(std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(n)));
-  if (!key.ok()) return InvalidArgument(StrCat(path, ": ", key.status().message()));
+  if (!key.ok()) return FailedPrecondition(StrCat("master key file ", path, ": ", key.status().message()));
   return key;
 }
 

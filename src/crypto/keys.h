@@ -42,7 +42,10 @@ constexpr const char* kMasterKeyEnv = "CLOISON_MASTER_KEY";
 // set (64 hex characters), else from `path` (64 hex characters, optional
 // trailing newline). The file must be a regular file readable by its owner
 // only (mode 0600 or 0400): anything wider is refused with a message saying
-// so. Errors never contain key material.
+// so. Errors never contain key material. Every failure to obtain a usable
+// key — missing file, wide permissions, malformed content in the file or the
+// variable — is FailedPrecondition (an environment problem: exit 3 in the
+// CLI), IOError when the OS fails; never InvalidArgument.
 StatusOr<SecretBytes> LoadMasterKey(const std::string& path);
 // Creates a new random master key file with mode 0600. Fails if it exists.
 Status CreateMasterKeyFile(const std::string& path);

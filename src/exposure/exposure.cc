@@ -609,17 +609,64 @@ AccountExposure Analyzer::Analyse(const AccountInput& in) {
   }
 
   // --- Used vs reachable, and the narrowing least privilege would give.
-  if (options_.usage) {
-    auto it = options_.usage->people_read.find(a.id.value());
-    if (it != options_.usage->people_read.end()) e.used_people = it->second;
+  // Of the people it opened, those still in today's direct reach are what
+  // its work needs; the rest of the direct reach is what least privilege cuts.
+  int64_t used_in_direct = 0;
+  if (options_.usage && !in.directory_only) {
+    const Usage& u = *options_.usage;
+    if (auto it = u.people_read.find(a.id.value()); it != u.people_read.end()) {
+      e.used_people = it->second;
+      auto l = u.people_listed.find(a.id.value());
+      e.listed_people = l == u.people_listed.end() ? 0 : l->second;
+      used_in_direct = std::min(e.direct_people, it->second);
+      if (auto o = u.opened.find(a.id.value()); o != u.opened.end()) {
+        // Mark today's direct reach, then its second-approver reach, and
+        // look the opened people up in each (one pass over the sets).
+        auto count_in = [&](const std::vector<Key>& keys, bool referent) {
+          Begin();
+          for (const Key& k : keys) MarkKey(k);
+          if (referent && caseload)
+            for (uint32_t p : *caseload) Mark(p);
+          std::vector<bool> hit(o->second.size(), false);
+          for (size_t i = 0; i < o->second.size(); ++i) {
+            const int64_t p = o->second[i].value();
+            hit[i] = p > 0 && static_cast<size_t>(p) < stamp_.size() && stamp_[static_cast<size_t>(p)] == gen_;
+          }
+          return hit;
+        };
+        const bool can = e.can_authenticate;
+        const std::vector<bool> in_direct = count_in(can ? direct_keys : std::vector<Key>{}, can && direct_referent);
+        const std::vector<bool> in_second = count_in(can ? second_keys : std::vector<Key>{}, can && second_referent);
+        used_in_direct = 0;
+        int64_t outside = 0;
+        for (size_t i = 0; i < in_direct.size(); ++i) {
+          used_in_direct += in_direct[i] ? 1 : 0;
+          outside += in_direct[i] || in_second[i] ? 0 : 1;
+        }
+        e.used_outside_reach_people = outside;
+      }
+    }
   }
+  auto usage_tail = [&]() {
+    std::string t;
+    if (e.listed_people && *e.listed_people > 0) t += StrCat("; ", *e.listed_people, " more only seen in listings");
+    if (e.used_outside_reach_people && *e.used_outside_reach_people > 0)
+      t += StrCat("; ", *e.used_outside_reach_people, " of those read are out of its reach today");
+    return t;
+  };
   if (!e.can_authenticate) {
     e.narrowing = StrCat(iam::AccountStatusName(a.status),
                          a.status == iam::AccountStatus::kActive ? " but expired" : "", ": reads nothing");
-  } else if (e.used_people) {
-    e.narrowing_people = std::max<int64_t>(0, e.direct_people - *e.used_people);
+    if (e.used_people && *e.used_people > 0)
+      e.narrowing += StrCat(" now (read ", *e.used_people, " in ", options_.usage->window, usage_tail(), ")");
+  } else if (e.used_people && e.direct_people > 0) {
+    e.narrowing_people = e.direct_people - used_in_direct;
     e.narrowing = StrCat("read ", *e.used_people, " of ", e.direct_people, " in ", options_.usage->window,
-                         ": least privilege would cut ", e.narrowing_people);
+                         ": least privilege would cut ", e.narrowing_people, usage_tail());
+  } else if (e.direct_people == 0 && e.used_people && *e.used_people > 0) {
+    e.narrowing = StrCat(e.second_approver_people > 0 ? "reads only with a second approver (break-glass)"
+                                                      : "reads nothing today",
+                         "; read ", *e.used_people, " in ", options_.usage->window, usage_tail());
   } else if (e.direct_people == 0) {
     e.narrowing = e.second_approver_people > 0 ? "reads only with a second approver (break-glass)" : "reads nothing";
   } else if (direct_referent && !direct_keys.empty()) {

@@ -44,6 +44,7 @@
 #include "core/date.h"
 #include "core/domain.h"
 #include "core/status.h"
+#include "exposure/usage.h"
 #include "iam/account.h"
 #include "policy/policy.h"
 #include "policy/relation_index.h"
@@ -59,18 +60,12 @@ struct AccountInput {
   bool directory_only = false;
 };
 
-// What accounts actually read over a window, from the audit log (its query
-// API is not there yet). An account absent from `people_read` is "unknown".
-struct Usage {
-  std::string window;  // e.g. "2025-09-01..2025-09-30", echoed in the report
-  // Account id -> number of distinct people it read in the window.
-  std::unordered_map<int64_t, int64_t> people_read;
-};
-
 struct Options {
   UnixMicros now = 0;  // probation, technical-account expiry
   Date today;          // orientation validity windows (whole days)
-  const Usage* usage = nullptr;  // nullptr: no audit data
+  // What each account read over a window (usage.h; built from the audit
+  // log). nullptr: no audit data, every account's usage is unknown.
+  const Usage* usage = nullptr;
 };
 
 // The reach one policy rule gives an account.
@@ -134,10 +129,20 @@ struct AccountExposure {
   std::string with_one_approver;  // who must collude, for the largest path
   std::vector<PrivilegePath> paths;
 
-  // Used over the window (Options::usage), nullopt = unknown.
+  // Used over the window (Options::usage; usage.h says what counts), nullopt
+  // = unknown (no audit data, or a store agent not imported into iam, which
+  // cannot have logged in).
   std::optional<int64_t> used_people;
+  // Shown to it in listing / search pages and never opened (set with
+  // used_people).
+  std::optional<int64_t> listed_people;
+  // Of used_people, how many are outside today's reach (direct and
+  // second-approver): orientations ended, follow-ups moved. Set when the
+  // usage carries the people themselves (Usage::opened).
+  std::optional<int64_t> used_outside_reach_people;
   // Least privilege: how many people the narrowest sufficient access would
-  // take out of its direct reach, and how.
+  // take out of its direct reach, and how. With usage: direct reach minus
+  // the people it actually opened that are still in it.
   int64_t narrowing_people = 0;
   std::string narrowing;
 

@@ -38,7 +38,8 @@ std::map<int64_t, std::string> TechnicalPurposes(const std::vector<AccountInput>
   return out;
 }
 
-json AccountJson(const AccountExposure& e, int64_t rank, const std::map<int64_t, std::string>& purposes) {
+json AccountJson(const AccountExposure& e, int64_t rank, const std::map<int64_t, std::string>& purposes,
+                 std::string_view usage_window) {
   json j;
   j["rank"] = rank;
   j["account"] = e.username;
@@ -62,6 +63,9 @@ json AccountJson(const AccountExposure& e, int64_t rank, const std::map<int64_t,
   j["with_one_approver_people"] = e.with_one_approver_people;
   j["with_one_approver"] = e.with_one_approver.empty() ? json(nullptr) : json(e.with_one_approver);
   j["used_people"] = e.used_people ? json(*e.used_people) : json(nullptr);
+  j["listed_people"] = e.listed_people ? json(*e.listed_people) : json(nullptr);
+  j["used_outside_reach_people"] = e.used_outside_reach_people ? json(*e.used_outside_reach_people) : json(nullptr);
+  j["usage_window"] = e.used_people && !usage_window.empty() ? json(usage_window) : json(nullptr);
   j["narrowing_people"] = e.narrowing_people;
   j["narrowing"] = e.narrowing;
   j["blast_radius"] = e.blast_radius;

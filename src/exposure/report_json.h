@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,8 +34,11 @@ std::map<int64_t, std::string> TechnicalPurposes(const std::vector<AccountInput>
 // can_authenticate, probation, source, structure, roles, purpose,
 // direct_people, categories, second_approver_people, indirect_alone_people,
 // indirect_alone_after_probation_people, with_one_approver_people,
-// with_one_approver, used_people, narrowing_people, narrowing,
-// blast_radius, rules[], paths[].
-nlohmann::json AccountJson(const AccountExposure& e, int64_t rank, const std::map<int64_t, std::string>& purposes);
+// with_one_approver, used_people, listed_people, used_outside_reach_people,
+// usage_window, narrowing_people, narrowing, blast_radius, rules[], paths[].
+// `usage_window` is Report::usage_window (empty: no audit data); it is
+// echoed on accounts whose usage is known.
+nlohmann::json AccountJson(const AccountExposure& e, int64_t rank, const std::map<int64_t, std::string>& purposes,
+                           std::string_view usage_window = {});
 
 }  // namespace cloison::exposure

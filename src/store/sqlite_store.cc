@@ -37,6 +37,8 @@ StatusOr<uint32_t> BlobKeyId(std::span<const uint8_t> blob) {
 
 namespace {
 
+constexpr const char* kLoadKeysSql = "SELECT key_id, wrapped, active FROM keys ORDER BY key_id";
+
 using internal::Db;
 using internal::ScopedReset;
 using internal::Stmt;
@@ -288,6 +290,15 @@ class SqliteStore final : public Store {
   Status PrepareStatements();
   StatusOr<std::vector<crypto::WrappedKey>> LoadKeys(uint32_t& active);
   Status OpenKeyRing();
+  // Re-reads the keys table and rebuilds ring_ if another connection (another
+  // process running `cloison keys rotate`) added or activated a key since.
+  // Cheap when nothing changed: one small SELECT, no unwrapping.
+  Status RefreshKeyRing();
+  // Inside a write transaction: makes ring_'s active key the one the
+  // database says is active, so that a long-lived store (the server) writes
+  // new values under the key a rotation elsewhere activated. One indexed
+  // SELECT per transaction; a refresh only when it differs.
+  Status SyncActiveKey();
 
   // Pipeline stages (see UpsertPersons).
   void ComputeTags(std::span<const Person> persons, Chunk& c) const;
@@ -313,7 +324,9 @@ class SqliteStore final : public Store {
     return e[0] && std::memcmp(e + 1, tag, kTagSize) == 0;
   }
 
-  StatusOr<std::string> Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob) const;
+  // Decrypts one stored value. A key id the ring does not hold triggers one
+  // RefreshKeyRing (a rotation in another process) before it is Corruption.
+  StatusOr<std::string> Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob);
   StatusOr<Structure> ReadStructure(const Stmt& s) const;
   Orientation ReadOrientation(const Stmt& s) const;
 
@@ -347,6 +360,7 @@ class SqliteStore final : public Store {
   Stmt upsert_person_, get_person_, person_exists_, person_tags_by_id_, max_person_id_;
   std::vector<Stmt> find_by_tag_;  // per bi slot
   Stmt person_relations_, stale_persons_, count_stale_, get_encrypted_, update_encrypted_;
+  Stmt load_keys_, active_key_;
   Stmt structure_by_code_, upsert_structure_, get_structure_, list_structures_;
   Stmt agent_by_username_, upsert_agent_, list_agents_;
   Stmt formation_by_code_, upsert_formation_, list_formations_;
@@ -401,8 +415,12 @@ Status SqliteStore::Open() {
 }
 
 StatusOr<std::vector<crypto::WrappedKey>> SqliteStore::LoadKeys(uint32_t& active) {
-  CLOISON_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT key_id, wrapped, active FROM keys ORDER BY key_id",
-                                               "read keys"));
+  Stmt local;
+  if (!load_keys_) {  // during Open, before PrepareStatements
+    CLOISON_ASSIGN_OR_RETURN(local, db_.Prepare(kLoadKeysSql, "read keys"));
+  }
+  const Stmt& s = load_keys_ ? load_keys_ : local;
+  ScopedReset reset(s);
   std::vector<crypto::WrappedKey> keys;
   active = 0;
   for (;;) {
@@ -443,6 +461,39 @@ Status SqliteStore::OpenKeyRing() {
   CLOISON_ASSIGN_OR_RETURN(crypto::KeyRing ring, crypto::KeyRing::Open(master_, keys, active));
   ring_ = std::make_shared<const crypto::KeyRing>(std::move(ring));
   return OkStatus();
+}
+
+Status SqliteStore::RefreshKeyRing() {
+  uint32_t active = 0;
+  CLOISON_ASSIGN_OR_RETURN(auto keys, LoadKeys(active));
+  if (active == 0) return Corruption("no active data key in the keys table");
+  bool same = active == ring_->active_id();
+  if (same) {
+    const std::vector<uint32_t> held = ring_->ids();
+    same = held.size() == keys.size();
+    for (size_t i = 0; same && i < keys.size(); ++i) same = held[i] == keys[i].key_id;
+  }
+  if (same) return OkStatus();
+  auto ring = crypto::KeyRing::Open(master_, keys, active);
+  if (!ring.ok()) {
+    // The store opened with this master key, so a key it cannot unwrap was
+    // written by someone holding another one: stored data, not environment.
+    if (IsIOError(ring.status())) return ring.status();
+    return Corruption(StrCat("cannot load the data keys added since this store was opened: ",
+                             MessageOf(ring.status())));
+  }
+  // Threads of an UpsertPersons in flight hold their own reference to the old
+  // ring; the store itself is used from one thread at a time (store.h).
+  ring_ = std::make_shared<const crypto::KeyRing>(std::move(*ring));
+  return OkStatus();
+}
+
+Status SqliteStore::SyncActiveKey() {
+  ScopedReset reset(active_key_);
+  CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(active_key_, "read active key"));
+  if (!row) return Corruption("no active data key in the keys table");
+  if (static_cast<uint32_t>(active_key_.ColumnInt(0)) == ring_->active_id()) return OkStatus();
+  return RefreshKeyRing();
 }
 
 Status SqliteStore::PrepareStatements() {
@@ -487,6 +538,8 @@ Status SqliteStore::PrepareStatements() {
                                                             "\" = ? ORDER BY id")));
   CLOISON_RETURN_IF_ERROR(prep(person_relations_, "SELECT id, referent_structure_id, referent_counsellor_id "
                                                   "FROM persons ORDER BY id"));
+  CLOISON_RETURN_IF_ERROR(prep(load_keys_, kLoadKeysSql));
+  CLOISON_RETURN_IF_ERROR(prep(active_key_, "SELECT key_id FROM keys WHERE active = 1 ORDER BY key_id LIMIT 1"));
   CLOISON_RETURN_IF_ERROR(prep(stale_persons_, "SELECT id FROM persons WHERE key_id <> ? ORDER BY id LIMIT ?"));
   CLOISON_RETURN_IF_ERROR(prep(count_stale_, "SELECT count(*) FROM persons WHERE key_id <> ?"));
   if (!enc_fields_.empty()) {
@@ -1127,6 +1180,7 @@ StatusOr<UpsertResult> SqliteStore::UpsertPersons(std::span<const Person> person
 
   Txn txn(db_);
   CLOISON_RETURN_IF_ERROR(txn.Begin());
+  CLOISON_RETURN_IF_ERROR(SyncActiveKey());
   {
     ScopedReset r(max_person_id_);
     CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(max_person_id_, "read max person id"));
@@ -1193,11 +1247,18 @@ StatusOr<UpsertResult> SqliteStore::UpsertPersons(std::span<const Person> person
   return result;
 }
 
-StatusOr<std::string> SqliteStore::Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob) const {
+StatusOr<std::string> SqliteStore::Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob) {
   auto key_id = BlobKeyId(blob);
   if (!key_id.ok())
     return Corruption(StrCat("person ", id.value(), " field '", def.name, "': ", MessageOf(key_id.status())));
   const crypto::Aead* aead = ring_->Find(*key_id);
+  if (!aead) {
+    // Not on the hot path: only the first read after a rotation elsewhere
+    // (or a damaged blob) gets here. `blob` stays valid: it belongs to the
+    // caller's statement, which is neither stepped nor reset by the reload.
+    CLOISON_RETURN_IF_ERROR(RefreshKeyRing());
+    aead = ring_->Find(*key_id);
+  }
   if (!aead)
     return Corruption(StrCat("person ", id.value(), " field '", def.name, "': unknown key id ", *key_id));
   std::string ad;
@@ -1296,9 +1357,12 @@ StatusOr<uint32_t> SqliteStore::AddKeyAndActivate() {
 
 StatusOr<int64_t> SqliteStore::ReencryptBatch(int64_t max_persons) {
   if (max_persons <= 0) return InvalidArgument("ReencryptBatch needs a positive batch size");
-  const uint32_t active = ring_->active_id();
   Txn txn(db_);
   CLOISON_RETURN_IF_ERROR(txn.Begin());
+  // Another process may have rotated again since this one's AddKeyAndActivate.
+  CLOISON_RETURN_IF_ERROR(SyncActiveKey());
+  const std::shared_ptr<const crypto::KeyRing> ring = ring_;
+  const uint32_t active = ring->active_id();
   std::vector<int64_t> ids;
   {
     ScopedReset r(stale_persons_);
@@ -1314,7 +1378,7 @@ StatusOr<int64_t> SqliteStore::ReencryptBatch(int64_t max_persons) {
   std::vector<uint8_t> blobs;
   std::vector<std::pair<size_t, size_t>> spans(nenc);
   std::string ad;
-  const crypto::Aead& aead = ring_->active();
+  const crypto::Aead& aead = ring->active();
   for (int64_t id : ids) {
     blobs.clear();
     {
@@ -1369,6 +1433,7 @@ StatusOr<StoreStats> SqliteStore::Stats() {
   CLOISON_ASSIGN_OR_RETURN(st.orientations, db_.QueryInt("SELECT count(*) FROM orientations", "count orientations"));
   CLOISON_ASSIGN_OR_RETURN(int64_t version, db_.QueryInt("PRAGMA user_version", "read schema version"));
   st.schema_version = static_cast<int>(version);
+  CLOISON_RETURN_IF_ERROR(RefreshKeyRing());  // report what the database says, not this process's memory
   st.active_key_id = ring_->active_id();
   if (!enc_fields_.empty()) {
     // Read from the blobs themselves (their key id prefix), not from

@@ -11,8 +11,16 @@
 // Ids: a caller may supply ids (the generator does, so that its orientations
 // can refer to its people); a zero id means "assign one".
 //
-// Thread-safety: a Store is used from one thread at a time (the server will
-// hold one per worker, or serialise); implementations may use threads inside.
+// Thread-safety: a Store is used from one thread at a time (the server holds
+// one and serialises calls with a mutex); implementations may use threads
+// inside.
+// Several processes: other processes may open the same database at the same
+// time (`cloison keys rotate` next to a running `cloison serve`). Keys they
+// add are picked up without reopening: a read that meets a key id this
+// store's in-memory key ring does not hold reloads the ring from the
+// database once (only then: the common read costs nothing more), and every
+// write transaction checks which key the database marks active, so new
+// values always go under it.
 // Failure: IOError for environment failures (disk full, locked database),
 // Corruption for stored data that fails a check (bad ciphertext, unknown key
 // id), InvalidArgument for caller input, NotFound / AlreadyExists as named.
@@ -116,7 +124,11 @@ class Store {
 
   // --- Keys. Rotation adds a new data key, makes it active for new writes,
   // then ReencryptBatch moves existing values to it a batch at a time (each
-  // batch one short transaction) while the store stays readable and writable.
+  // batch one short transaction) while the store stays readable and writable
+  // — also by other Store instances and processes on the same database,
+  // which reload their key ring when they meet the new key id (see above).
+  // A key added by another process that this master key cannot unwrap makes
+  // the reads that need it Corruption; the rest stays readable.
   virtual StatusOr<uint32_t> AddKeyAndActivate() = 0;
   // Re-encrypts up to `max_persons` people still holding values under an
   // older key; returns how many people remain after this batch.

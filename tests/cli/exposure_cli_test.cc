@@ -13,6 +13,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "audit/event.h"
+#include "audit/log.h"
 #include "cli_test_util.h"
 #include "core/clock.h"
 #include "core/field_catalog.h"
@@ -23,6 +25,7 @@
 #include "crypto/totp.h"
 #include "iam/repository.h"
 #include "iam/service.h"
+#include "core/date.h"
 #include "store/store.h"
 
 namespace cloison {
@@ -57,7 +60,7 @@ class ExposureCliTest : public ::testing::Test {
     dir_ = new TempDir("exposure-cli");
     data_ = *dir_ / "data";
     ASSERT_EQ(RunCloison("--data " + data_ + " init").exit_code, 0);
-    auto r = RunCloison("--data " + data_ + " generate --persons 2000 --seed 11 --no-files");
+    auto r = RunCloison("--data " + data_ + " generate --persons 2000 --seed 11 --today 2025-06-01 --no-files");
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   static void TearDownTestSuite() {
@@ -206,7 +209,9 @@ TEST_F(ExposureCliTest, SeedScenarioCompromisedAccessManagerReachesNobody) {
       EXPECT_FALSE(p.at("alone").get<bool>());
       EXPECT_NE(p.at("needs").get<std::string>().find(dr_code), std::string::npos);
     }
-    if (p.at("alone").get<bool>()) EXPECT_EQ(p.at("people"), 0) << p.dump();
+    if (p.at("alone").get<bool>()) {
+      EXPECT_EQ(p.at("people"), 0) << p.dump();
+    }
   }
   EXPECT_TRUE(tech_path);
   for (const char* name : {"export-bot-1", "export-bot-2"}) {
@@ -266,13 +271,184 @@ TEST_F(ExposureCliTest, JsonShapeTableAndErrors) {
 
   auto table = RunCloison("--data " + data_ + " exposure --date 2025-06-01 --top 5");
   EXPECT_EQ(table.exit_code, 0) << table.output;
-  for (const char* col : {"rank", "account", "kind", "structure", "roles", "direct people", "categories",
-                          "indirect alone", "with one approver", "used", "narrowing", "unknown (no audit data)"})
+  const std::vector<std::string> expected = {"rank", "account", "kind", "structure", "roles", "direct people",
+                                             "categories", "indirect alone", "with one approver", "used", "narrowing",
+                                             // No audit log in this data directory: the header says so.
+                                             "no audit log in " + data_ + "/audit: used unknown"};
+  for (const std::string& col : expected)
     EXPECT_NE(table.output.find(col), std::string::npos) << col;
 
   EXPECT_EQ(RunCloison("--data " + data_ + " exposure --account nobody.at.all").exit_code, 2);
   EXPECT_EQ(RunCloison("--data " + data_ + " exposure --date 2025-13-45").exit_code, 2);
   EXPECT_EQ(RunCloison("--data " + (*dir_ / "missing") + " exposure").exit_code, 3);
+}
+
+// "What it actually used over a window": a real audit log in the data
+// directory, written the way the API's read path writes it.
+TEST(ExposureUsageCliTest, UsedComesFromTheAuditLogOverTheWindow) {
+  TempDir dir("exposure-usage");
+  const std::string data = dir / "data";
+  ASSERT_EQ(RunCloison("--data " + data + " init").exit_code, 0);
+  auto g = RunCloison("--data " + data + " generate --persons 400 --seed 5 --today 2025-06-01 --no-files");
+  ASSERT_EQ(g.exit_code, 0) << g.output;
+  ASSERT_TRUE(crypto::InitCrypto().ok());
+  auto master = crypto::LoadMasterKey(data + "/master.key");
+  ASSERT_TRUE(master.ok()) << master.status();
+  FakeClock clock(SystemClock::Instance().NowMicros());
+
+  // Two counsellors of one agency, the people it follows, and one it does not.
+  std::vector<Agent> agents;
+  std::map<StructureId, std::vector<PersonId>> followed;
+  std::map<StructureId, Structure> structures;
+  {
+    store::SqliteOptions so;
+    so.path = data + "/cloison.db";
+    auto store = store::OpenSqliteStore(so, FieldCatalog::Default(), *master, clock);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto ag = (*store)->ListAgents();
+    auto list = (*store)->ListStructures();
+    ASSERT_TRUE(ag.ok() && list.ok());
+    agents = *ag;
+    for (auto& s : *list) structures[s.id] = s;
+    ASSERT_TRUE((*store)
+                    ->ForEachPersonRelation([&](PersonId p, StructureId s, std::optional<AccountId>) {
+                      followed[s].push_back(p);
+                    })
+                    .ok());
+  }
+  std::map<StructureId, std::vector<const Agent*>> counsellors;
+  for (const Agent& a : agents)
+    if (a.roles == std::vector<Role>{Role::kCounsellor} && structures.at(a.structure).kind == StructureKind::kAgency)
+      counsellors[a.structure].push_back(&a);
+  const Agent* c1 = nullptr;
+  const Agent* c2 = nullptr;
+  const Agent* store_only = nullptr;
+  for (const auto& [s, here] : counsellors)
+    if (!c1 && here.size() >= 2 && followed[s].size() >= 4) {
+      c1 = here[0];
+      c2 = here[1];
+    }
+  ASSERT_TRUE(c1 && c2) << "no agency with two counsellors and four people";
+  for (const Agent& a : agents)
+    if (!store_only && a.id != c1->id && a.id != c2->id) store_only = &a;
+  ASSERT_TRUE(store_only);
+  const std::vector<PersonId>& mine = followed[c1->structure];
+  PersonId outside;
+  for (const auto& [s, people] : followed)
+    if (s != c1->structure && !people.empty()) outside = people[0];
+  ASSERT_TRUE(outside.valid());
+
+  // c1 and c2 are iam accounts (imported agents keep their ids);
+  // store_only is not, so its usage is not knowable.
+  {
+    auto repo = iam::OpenSqliteAccountRepository(data + "/cloison.db");
+    ASSERT_TRUE(repo.ok()) << repo.status();
+    for (const Agent* a : {c1, c2}) {
+      iam::Account acc;
+      acc.id = a->id;
+      acc.kind = iam::AccountKind::kHuman;
+      acc.structure = a->structure;
+      acc.username = a->username;
+      acc.display_name = a->username;
+      acc.roles = a->roles;
+      acc.status = iam::AccountStatus::kActive;
+      acc.created_at = clock.NowMicros() - 400 * kDayUs;
+      ASSERT_TRUE((*repo)->InsertAccount(acc).ok());
+    }
+  }
+
+  // The window is the 30 days ending with --date 2025-06-01 (UTC).
+  const int64_t june1 = Date{2025, 6, 1}.ToDays();
+  auto at = [&](int64_t day, int hour) { return (day * 86400 + hour * 3600) * 1'000'000LL; };
+  {
+    audit::LogOptions lo;
+    lo.clock = &clock;
+    auto log = audit::AuditLog::Open(data + "/audit", lo);
+    ASSERT_TRUE(log.ok()) << log.status();
+    auto append = [&](audit::EventKind kind, UnixMicros t, AccountId who, std::vector<PersonId> persons,
+                      std::string page_kind = "") {
+      audit::Event e;
+      e.kind = kind;
+      e.time = t;
+      e.account = who;
+      e.persons = std::move(persons);
+      e.purpose = "accompaniment";
+      e.decision = kind == audit::EventKind::kDenial ? "deny" : "allow";
+      if (!page_kind.empty()) {
+        e.details["kind"] = page_kind;
+        e.details["page"] = "1";
+      }
+      ASSERT_TRUE((*log)->Append(e).ok());
+    };
+    using K = audit::EventKind;
+    append(K::kRead, at(june1 - 60, 10), c1->id, {mine[3]});             // before the window
+    append(K::kRead, at(june1 - 10, 9), c1->id, {mine[0]});              // opened
+    append(K::kRead, at(june1 - 9, 9), c1->id, {mine[0]});               // again: once
+    append(K::kRead, at(june1 - 29, 0), c1->id, {mine[1]});              // first hour of the window
+    append(K::kRead, at(june1 - 5, 14), c1->id, {mine[0], mine[2], outside}, "list");  // a listing page
+    append(K::kDenial, at(june1 - 4, 11), c1->id, {outside});            // refused: not a use
+    append(K::kLogin, at(june1 - 4, 8), c1->id, {});
+    append(K::kRead, at(june1 + 3, 10), c1->id, {mine[3]});              // after --date
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+
+  auto one = [&](const std::string& user, const std::string& extra = "") -> Json {
+    auto r = RunCloison("--data " + data + " exposure --json --date 2025-06-01 --account " + user + extra);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    const size_t open = r.output.find('[');
+    Json j = Json::parse(open == std::string::npos ? std::string() : r.output.substr(open), nullptr, false);
+    EXPECT_TRUE(j.is_array() && j.size() == 1) << r.output;
+    return j.is_array() && j.size() == 1 ? j[0] : Json();
+  };
+  Json e = one(c1->username);
+  ASSERT_TRUE(e.is_object());
+  EXPECT_EQ(e.at("used_people"), 2);        // mine[0], mine[1]
+  EXPECT_EQ(e.at("listed_people"), 2);      // mine[2], outside
+  EXPECT_EQ(e.at("used_outside_reach_people"), 0);
+  EXPECT_EQ(e.at("usage_window"), "2025-05-03..2025-06-01");
+  const int64_t direct = e.at("direct_people").get<int64_t>();
+  ASSERT_GE(direct, static_cast<int64_t>(mine.size()));
+  EXPECT_EQ(e.at("narrowing_people").get<int64_t>(), direct - 2);
+  EXPECT_NE(e.at("narrowing").get<std::string>().find("read 2 of " + std::to_string(direct)), std::string::npos)
+      << e.at("narrowing");
+
+  Json e2 = one(c2->username);
+  EXPECT_EQ(e2.at("used_people"), 0);  // in iam, read nobody
+  EXPECT_EQ(e2.at("narrowing_people"), e2.at("direct_people"));
+  Json e3 = one(store_only->username);
+  EXPECT_TRUE(e3.at("used_people").is_null());
+  EXPECT_EQ(e3.at("source"), "store");
+
+  // A shorter window: only the reads of the last 10 days (mine[0], listing).
+  Json w10 = one(c1->username, " --window 10");
+  EXPECT_EQ(w10.at("used_people"), 1);
+  EXPECT_EQ(w10.at("usage_window"), "2025-05-23..2025-06-01");
+  // --window 0: the log is not read.
+  auto r0 = RunCloison("--data " + data + " exposure --json --date 2025-06-01 --window 0 --account " + c1->username);
+  EXPECT_EQ(r0.exit_code, 0) << r0.output;
+  EXPECT_NE(r0.output.find("\"used_people\": null"), std::string::npos) << r0.output;
+  EXPECT_EQ(RunCloison("--data " + data + " exposure --window -3").exit_code, 2);
+
+  // The table: used with the listed people apart, and where it comes from.
+  auto t = RunCloison("--data " + data + " exposure --date 2025-06-01 --account " + c1->username);
+  EXPECT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_NE(t.output.find("used: distinct people opened over 2025-05-03..2025-06-01 (30 days"), std::string::npos)
+      << t.output;
+  EXPECT_NE(t.output.find("2 (+2 listed)"), std::string::npos) << t.output;
+
+  // While another process holds the log (a running server), the report still
+  // comes out, on reachability, and says why `used` is unknown.
+  {
+    audit::LogOptions lo;
+    lo.clock = &clock;
+    lo.checkpoint_on_open = lo.checkpoint_on_close = false;
+    auto held = audit::AuditLog::Open(data + "/audit", lo);
+    ASSERT_TRUE(held.ok()) << held.status();
+    auto busy = RunCloison("--data " + data + " exposure --date 2025-06-01 --account " + c1->username);
+    EXPECT_EQ(busy.exit_code, 0) << busy.output;
+    EXPECT_NE(busy.output.find("audit log busy"), std::string::npos) << busy.output;
+    EXPECT_NE(busy.output.find("unknown (no audit data)"), std::string::npos) << busy.output;
+  }
 }
 
 }  // namespace

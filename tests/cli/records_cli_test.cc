@@ -25,7 +25,7 @@ TEST(RecordsCliTest, InitGenerateImportRotate) {
   ASSERT_EQ(::stat((data + "/master.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
-  r = RunCloison("--data " + data + " generate --persons 3000 --seed 7 --out " + (dir / "out"));
+  r = RunCloison("--data " + data + " generate --persons 3000 --seed 7 --today 2025-06-01 --out " + (dir / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto stats = StatsJson(data);
   EXPECT_EQ(stats["persons"], 3000);
@@ -49,12 +49,16 @@ TEST(RecordsCliTest, InitGenerateImportRotate) {
   stats = StatsJson(data);
   EXPECT_EQ(stats["active_key_id"], 2);
   for (auto& [key, count] : stats["encrypted_values_per_key"].items()) {
-    if (key != "2") EXPECT_EQ(count, 0) << "key " << key;
+    if (key != "2") {
+      EXPECT_EQ(count, 0) << "key " << key;
+    }
   }
   EXPECT_GT(stats["encrypted_values_per_key"]["2"].get<int64_t>(), 3000 * 5);
 
-  // Same seed, same data: generating again into another store gives the same CSV bytes.
-  r = RunCloison("--data " + (dir / "data2") + " generate --persons 3000 --seed 7 --no-store --out " + (dir / "out2"));
+  // Same seed and date, same data: generating again into another store gives
+  // the same CSV bytes (pinned: the default date is the day it runs).
+  r = RunCloison("--data " + (dir / "data2") + " generate --persons 3000 --seed 7 --today 2025-06-01 --no-store --out " +
+                 (dir / "out2"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream a(dir / "out/people.csv"), b(dir / "out2/people.csv");
   std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
@@ -91,6 +95,15 @@ TEST(RecordsCliTest, WrongOrMissingMasterKeyIsAClearError) {
   auto r = RunCloison("--data " + data + " stats", wrong);
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("master key does not match this store"), std::string::npos) << r.output;
+
+  // A malformed key in the environment is an environment failure too (3),
+  // not bad usage (2), and its value is not echoed.
+  const std::string bad_value = std::string(40, 'c') + "not-hex";
+  r = RunCloison("--data " + data + " stats", "CLOISON_MASTER_KEY=" + bad_value + " ");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("CLOISON_MASTER_KEY: master key must be 64 hexadecimal characters"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find(bad_value), std::string::npos) << r.output;
 
   std::filesystem::remove(data + "/master.key");
   r = RunCloison("--data " + data + " stats");

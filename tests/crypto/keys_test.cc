@@ -52,9 +52,26 @@ TEST_F(KeysTest, RefusesWorldReadableFileAndBadContent) {
   }
   ::chmod(q.c_str(), 0600);
   k = LoadMasterKey(q);
-  EXPECT_EQ(k.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(k.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(k.status().message().find("secret-looking"), std::string::npos);
   EXPECT_EQ(LoadMasterKey(dir_ / "missing.key").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KeysTest, MalformedEnvironmentVariableIsAnEnvironmentError) {
+  const std::string p = dir_ / "master.key";
+  ASSERT_TRUE(CreateMasterKeyFile(p).ok());
+  // Too short, then the right length but not hexadecimal: refused even though
+  // a good file exists (the variable wins, it is never silently ignored).
+  std::string not_hex(64, 'a');
+  not_hex[63] = 'g';
+  for (const std::string& bad : {std::string("0123456789abcdef"), not_hex}) {
+    ::setenv(kMasterKeyEnv, bad.c_str(), 1);
+    auto k = LoadMasterKey(p);
+    ::unsetenv(kMasterKeyEnv);
+    EXPECT_EQ(k.status().code(), absl::StatusCode::kFailedPrecondition) << bad;
+    EXPECT_NE(k.status().message().find(kMasterKeyEnv), std::string::npos) << k.status();
+    EXPECT_EQ(k.status().message().find(bad), std::string::npos) << "the value must not be echoed";
+  }
 }
 
 TEST_F(KeysTest, EnvironmentVariableWins) {

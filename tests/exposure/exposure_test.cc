@@ -233,6 +233,74 @@ TEST_F(ExposureTest, UsageGivesTheNarrowingAndRankingIsByBlastRadius) {
   EXPECT_FALSE(r.accounts[1].used_people.has_value());
 }
 
+TEST(UsageTest, SingleReadsAreOpenedPagesAreListed) {
+  EXPECT_EQ(ClassifyRead(""), ReadKind::kOpened);        // GET /v1/people/{id}, writes
+  EXPECT_EQ(ClassifyRead("read"), ReadKind::kOpened);
+  EXPECT_EQ(ClassifyRead("reveal"), ReadKind::kOpened);
+  EXPECT_EQ(ClassifyRead("list"), ReadKind::kListed);    // caseload, orientations pages
+  EXPECT_EQ(ClassifyRead("search"), ReadKind::kListed);
+  EXPECT_EQ(ClassifyRead("export"), ReadKind::kListed);  // an unknown page kind is not "opened"
+}
+
+TEST_F(ExposureTest, UsageFromReadsKeepsOpenedPeopleInReachAndListsApart) {
+  const auto c = Human(kCounsellorMl3, "c.ml3", kMl3, {Role::kCounsellor});
+  const auto p = Human(kPartnerOf12, "p.of12", kOf12, {Role::kPartnerUser});
+  const auto so = Human(kSecurityOfficer, "so.dr", kDr, {Role::kSecurityOfficer});
+  const auto am = Human(kAccessManagerMl3, "am.ml3", kMl3, {Role::kAccessManager});
+  const AccountId cid(kCounsellorMl3), sid(kSecurityOfficer);
+  auto ids = [](std::initializer_list<int64_t> v) {
+    std::vector<PersonId> out;
+    for (int64_t x : v) out.emplace_back(x);
+    return out;
+  };
+  UsageBuilder b("2025-09-16..2025-10-15");
+  for (const auto* a : {&c, &p, &so}) b.AddAccount(a->id);  // am: not covered, stays unknown
+  b.AddRead(cid, ClassifyRead(""), ids({101}));
+  b.AddRead(cid, ClassifyRead("reveal"), ids({101}));  // the same person again: counted once
+  b.AddRead(cid, ClassifyRead(""), ids({105}));         // ML-67-004's, no longer in its reach
+  b.AddRead(cid, ClassifyRead("list"), ids({101, 103, 106}));
+  b.AddRead(cid, ClassifyRead("search"), ids({106, 102}));
+  b.AddRead(sid, ClassifyRead(""), ids({104}));  // a break-glass read
+  const Usage u = std::move(b).Finish();
+  EXPECT_EQ(u.people_read.at(kCounsellorMl3), 2);
+  EXPECT_EQ(u.people_listed.at(kCounsellorMl3), 3);  // 103, 106, 102: 101 was opened
+  EXPECT_EQ(u.people_read.at(kPartnerOf12), 0);
+  EXPECT_EQ(u.people_listed.count(kPartnerOf12), 0u);
+  EXPECT_EQ(u.people_read.count(kAccessManagerMl3), 0u);
+
+  Report r = Run({c, p, so, am}, "2025-10-15", policy::Policy::Default(), &u);
+  EXPECT_EQ(r.usage_window, "2025-09-16..2025-10-15");
+  const AccountExposure& ce = Of(r, "c.ml3");
+  ASSERT_EQ(ce.direct_people, 3);  // {101, 103, 104}
+  EXPECT_EQ(ce.used_people, 2);
+  EXPECT_EQ(ce.listed_people, 3);
+  EXPECT_EQ(ce.used_outside_reach_people, 1);  // 105
+  // Only 101 of its reach was needed: the other two go. (Counting 105 as
+  // "kept" would have cut one person too few.)
+  EXPECT_EQ(ce.narrowing_people, 2);
+  EXPECT_EQ(ce.narrowing,
+            "read 2 of 3 in 2025-09-16..2025-10-15: least privilege would cut 2; 3 more only seen in listings; "
+            "1 of those read are out of its reach today");
+
+  const AccountExposure& pe = Of(r, "p.of12");
+  EXPECT_EQ(pe.used_people, 0);
+  EXPECT_EQ(pe.listed_people, 0);
+  EXPECT_EQ(pe.narrowing_people, pe.direct_people);
+  EXPECT_GT(pe.direct_people, 0);
+  EXPECT_NE(pe.narrowing.find("read 0 of "), std::string::npos) << pe.narrowing;
+
+  const AccountExposure& se = Of(r, "so.dr");
+  EXPECT_EQ(se.direct_people, 0);
+  EXPECT_EQ(se.used_people, 1);
+  EXPECT_EQ(se.used_outside_reach_people, 0);  // inside its break-glass reach
+  EXPECT_EQ(se.narrowing, "reads only with a second approver (break-glass); read 1 in 2025-09-16..2025-10-15");
+
+  const AccountExposure& ae = Of(r, "am.ml3");
+  EXPECT_FALSE(ae.used_people.has_value());
+  EXPECT_FALSE(ae.listed_people.has_value());
+  EXPECT_EQ(ae.narrowing, "reads nothing");
+}
+
 TEST(PolicyPrincipalTest, ConvertsAuthenticatedPrincipals) {
   iam::Principal h;
   h.id = AccountId(7);

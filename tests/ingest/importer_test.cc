@@ -92,8 +92,10 @@ TEST_F(ImporterTest, RejectsBadLinesWithLineNumbersAndKeepsTheRest) {
   for (const auto& e : report->errors) EXPECT_EQ(e.message.find("185057800608492"), std::string::npos);
   EXPECT_EQ(PersonCount(), 2);
 
-  // Stored canonical and findable: phone normalised, e-mail found by blind index.
-  auto found = store_->FindPersons("telephone", "0712345678");
+  // Stored canonical and findable: e-mail found by blind index (case-folded),
+  // and line 7's "+33 7 12 34 56 78" stored in national form. The phone has
+  // no blind index (the catalog gives it none), so that person is found by
+  // its France Travail id and its phone read back.
   auto by_mail = store_->FindPersons("email", "Marie.Dupont@example.fr");
   ASSERT_TRUE(by_mail.ok()) << by_mail.status();
   ASSERT_EQ(by_mail->size(), 1u);
@@ -103,7 +105,16 @@ TEST_F(ImporterTest, RejectsBadLinesWithLineNumbersAndKeepsTheRest) {
   EXPECT_EQ(p->fields[*cat.IndexOf("nom")], "Dupont");
   EXPECT_EQ(p->fields[*cat.IndexOf("nir")], "290082A00401217");
   EXPECT_TRUE(p->referent_counsellor.has_value());
-  (void)found;
+
+  auto by_ft = store_->FindPersons("ft_id", "12345678906");
+  ASSERT_TRUE(by_ft.ok()) << by_ft.status();
+  ASSERT_EQ(by_ft->size(), 1u);
+  auto hugo = store_->GetPerson((*by_ft)[0]);
+  ASSERT_TRUE(hugo.ok()) << hugo.status();
+  EXPECT_EQ(hugo->fields[*cat.IndexOf("nom")], "Faure");
+  EXPECT_EQ(hugo->fields[*cat.IndexOf("telephone")], "0712345678");
+  // And not findable by phone: asking is a caller error, not an empty answer.
+  EXPECT_EQ(store_->FindPersons("telephone", "0712345678").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ImporterTest, ReimportUpdatesNeverDuplicates) {
