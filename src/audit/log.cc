@@ -18,6 +18,7 @@ struct TreeState {
   uint64_t offset = kFileHeaderSize;
 };
 
+// tree.state is a cache; a state that cannot be right is ignored (rebuild).
 std::optional<TreeState> ParseState(std::string_view s) {
   // "<magic>\n<count>\n<offset>\n"
   if (s.substr(0, kStateMagic.size()) != kStateMagic || s.size() < kStateMagic.size() + 1) return std::nullopt;
@@ -29,6 +30,10 @@ std::optional<TreeState> ParseState(std::string_view s) {
     auto r = std::from_chars(s.data(), s.data() + nl, *v);
     if (r.ec != std::errc() || r.ptr != s.data() + nl) return std::nullopt;
     s.remove_prefix(nl + 1);
+  }
+  // Each entry takes at least a frame header and one byte.
+  if (st.offset < kFileHeaderSize || st.count > (st.offset - kFileHeaderSize) / (kFrameHeaderSize + 1)) {
+    return std::nullopt;
   }
   return st;
 }
@@ -120,6 +125,10 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir, const
   if (options.checkpoint_on_open && (n > log->last_checkpoint_size_ || !log->LatestCheckpoint())) {
     std::lock_guard<std::mutex> c(log->commit_mu_);
     CLOISON_RETURN_IF_ERROR(log->IssueCheckpointLocked().status());
+  }
+  {
+    std::lock_guard<std::mutex> l(log->mu_);
+    log->closed_ = false;  // open for appends; from here on the destructor closes
   }
   return log;
 }

@@ -152,7 +152,9 @@ class AuditLog {
   uint64_t open_batch_ = 1;       // id of the batch being queued
   uint64_t completed_batch_ = 0;  // every batch up to this one is durable
   bool leader_active_ = false;
-  bool closed_ = false;
+  // True until Open succeeds: a log whose Open failed half-way must not run
+  // Close's side effects (checkpoint, tree.state) from its destructor.
+  bool closed_ = true;
   Status sticky_;
 
   // Held by the leader while it writes, and by checkpointing.
