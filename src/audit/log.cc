@@ -468,8 +468,9 @@ StatusOr<std::optional<uint64_t>> AuditLog::AppendRecoveryEvent() {
   e.kind = EventKind::kSystem;
   e.time = clock_->NowMicros();
   e.decision = "recovered";
-  e.reason = r.torn_bytes_cut || r.torn_checkpoint_bytes_cut ? "audit log opened after a crash: torn tail cut"
-                                                             : "audit log opened after a crash";
+  e.reason = r.torn_bytes_cut || r.torn_checkpoint_bytes_cut
+                 ? "audit log recovery at open: torn tail cut"
+                 : "audit log recovery at open: entries after the latest checkpoint found and signed";
   e.numbers["entries"] = static_cast<int64_t>(r.entries);
   e.numbers["format"] = r.format;
   e.numbers["last_checkpoint_size"] = static_cast<int64_t>(r.last_checkpoint_size);
