@@ -180,9 +180,10 @@ StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& op
   }
   if (rep.forged_entries > 0) {
     // One line, however many: an attacker could append millions.
-    rep.problems.push_back(StrCat(rep.forged_entries, " entr", rep.forged_entries == 1 ? "y" : "ies",
-                                  " after the latest checkpoint (size ", covered, "), from entry ", first_forged,
-                                  ", do not carry this log's authentication tag: appended without the signing key "
+    const bool one = rep.forged_entries == 1;
+    rep.problems.push_back(StrCat(rep.forged_entries, one ? " entry" : " entries", " after the latest checkpoint (size ",
+                                  covered, "), from entry ", first_forged, one ? ", does not" : ", do not",
+                                  " carry this log's authentication tag: appended without the signing key "
                                   "(forged, replayed or moved) or damaged"));
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -239,7 +239,7 @@ TEST_F(AuditCliTest, VerifyOnEntriesAfterTheLatestCheckpoint) {
   std::ofstream(data_ + "/audit/entries.log", std::ios::app | std::ios::binary) << frame;
   r = Audit("verify");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("1 entry after the latest checkpoint (size 5), from entry 7, do not carry this log's "
+  EXPECT_NE(r.output.find("1 entry after the latest checkpoint (size 5), from entry 7, does not carry this log's "
                           "authentication tag"),
             std::string::npos)
       << r.output;

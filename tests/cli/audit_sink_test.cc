@@ -109,7 +109,9 @@ TEST_F(AuditSinkTest, LoginsFailuresAndSuspensionsKeepTheirKinds) {
   EXPECT_EQ(kinds[audit::EventKind::kAccountChange], 1);
   EXPECT_EQ(kinds[audit::EventKind::kRoleChange], 0);
   for (const auto& e : logged) {
-    if (e.kind == audit::EventKind::kLoginFailed) EXPECT_EQ(e.source, "10.0.0.9");
+    if (e.kind == audit::EventKind::kLoginFailed) {
+      EXPECT_EQ(e.source, "10.0.0.9");
+    }
     if (e.kind != audit::EventKind::kAccountChange) continue;
     EXPECT_EQ(e.decision, "account_suspended");
     EXPECT_EQ(e.numbers.at("subject"), target.value());
