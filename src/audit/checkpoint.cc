@@ -7,6 +7,7 @@
 #include "core/strings.h"
 #include "crypto/base64.h"
 #include "crypto/hash.h"
+#include "crypto/keys.h"
 
 namespace cloison::audit {
 namespace {
@@ -124,6 +125,10 @@ std::string NoteSigner::PrivateKey() const {
                          crypto::Base64Encode(k));
   std::fill(k.begin(), k.end(), 0);
   return s;
+}
+
+crypto::SecretBytes NoteSigner::DeriveKey(uint64_t id, std::string_view context) const {
+  return crypto::DeriveSubkey(signer_->seed(), id, context);
 }
 
 std::string NoteSigner::Sign(std::string_view body) const {

@@ -61,6 +61,10 @@ class NoteSigner {
   std::string PrivateKey() const;   // to be stored 0600, never printed
   // The full note: body, blank line, one signature line.
   std::string Sign(std::string_view body) const;
+  // A 32-byte key derived from the private key (libsodium crypto_kdf:
+  // BLAKE2b keyed with the Ed25519 seed; `context` is 8 characters), for
+  // secrets that must live and die with the signing key (entry_tag.h).
+  crypto::SecretBytes DeriveKey(uint64_t id, std::string_view context) const;
 
  private:
   std::string name_;

@@ -72,9 +72,69 @@ std::string ValidUtf8(std::string_view s) {
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsAsciiAlnum(char c) { return IsDigit(c) || IsUpper(c) || (c >= 'a' && c <= 'z'); }
 bool IsMailChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '.' || c == '_' || c == '-' ||
-         c == '+' || c == '%';
+  return IsAsciiAlnum(c) || c == '.' || c == '_' || c == '-' || c == '+' || c == '%';
+}
+// Separators people put between digit groups: "06 12 34 56 78", "06.12...", "06-12-...".
+bool IsGroupSeparator(char c) { return c == ' ' || c == '.' || c == '-'; }
+
+struct NumberRun {
+  size_t end = 0;       // one past the last digit
+  size_t digits = 0;
+  bool plain = true;    // digits only, no separator or letter inside
+};
+
+// The number starting at s[i] (a digit): digits, with single separators
+// between digits, and A/B between digits (Corsican NIRs: "2A", "2B").
+NumberRun ScanNumber(std::string_view s, size_t i) {
+  NumberRun r;
+  size_t j = i;
+  while (j < s.size()) {
+    if (IsDigit(s[j])) {
+      ++r.digits;
+      r.end = ++j;
+      continue;
+    }
+    const bool between = j > i && IsDigit(s[j - 1]) && j + 1 < s.size() && IsDigit(s[j + 1]);
+    if (between && (IsGroupSeparator(s[j]) || s[j] == 'A' || s[j] == 'B')) {
+      r.plain = false;
+      ++j;
+      continue;
+    }
+    break;
+  }
+  return r;
+}
+
+// An international number after '+' ("+33 6 12 34 56 78", "+33 (0)6 12 ...",
+// "+44 20 7946 0958"): how many digits, and where it ends. The "(0)" trunk
+// prefix is skipped, not counted.
+NumberRun ScanInternational(std::string_view s, size_t plus) {
+  NumberRun r;
+  size_t j = plus + 1;
+  while (j < s.size()) {
+    if (IsDigit(s[j])) {
+      ++r.digits;
+      r.end = ++j;
+      continue;
+    }
+    if (r.digits > 0 && s.substr(j, 3) == "(0)") {
+      j += 3;
+      continue;
+    }
+    if (r.digits > 0 && s.substr(j, 4) == " (0)") {
+      j += 4;
+      continue;
+    }
+    if (r.digits > 0 && IsGroupSeparator(s[j]) && j + 1 < s.size() && (IsDigit(s[j + 1]) || s[j + 1] == '(')) {
+      ++j;
+      continue;
+    }
+    break;
+  }
+  return r;
 }
 
 void AppendString(std::string& out, std::string_view s) {
@@ -127,28 +187,51 @@ std::optional<EventKind> ParseEventKind(std::string_view s) {
 }
 
 std::string RedactFreeText(std::string_view text) {
-  std::string s = ValidUtf8(text);
+  const std::string s = ValidUtf8(text);
   std::string out;
   out.reserve(s.size());
+  constexpr std::string_view kRedacted = "[redacted]";
   size_t i = 0;
   while (i < s.size()) {
-    // A run of digits, possibly with single spaces/dots between groups, of
-    // 13 or more digits: a NIR (with or without key), or a card or account
-    // number. Corsican NIRs (2A/2B) are covered by their 13 remaining digits.
+    // Word boundaries keep ids inside handles ("s-0123456789abcdef") and
+    // words intact; NIR-length runs are redacted even without them.
+    const bool bounded_before = i == 0 || !IsAsciiAlnum(s[i - 1]);
+    if (s[i] == '+' && bounded_before && i + 1 < s.size() && IsDigit(s[i + 1])) {
+      // An international phone number: 8 or more digits after '+'.
+      const NumberRun r = ScanInternational(s, i);
+      const bool bounded_after = r.end == s.size() || !IsAsciiAlnum(s[r.end]);
+      if (r.digits >= 13 || (r.digits >= 8 && bounded_after)) {
+        out.append(kRedacted);
+        i = r.end;
+        continue;
+      }
+    }
     if (IsDigit(s[i])) {
-      size_t j = i, digits = 0, last_digit_end = i;
-      while (j < s.size() && (IsDigit(s[j]) || s[j] == 'A' || s[j] == 'B' ||
-                              ((s[j] == ' ' || s[j] == '.') && j + 1 < s.size() && IsDigit(s[j + 1])))) {
-        if (IsDigit(s[j])) ++digits;
-        ++j;
-        last_digit_end = j;
+      const NumberRun r = ScanNumber(s, i);
+      const bool bounded = bounded_before && (r.end == s.size() || !IsAsciiAlnum(s[r.end]));
+      // 13+ digits, separators allowed: a NIR (with or without key), a card
+      // or bank account number, a 0033... phone number.
+      const bool nir = r.digits >= 13;
+      // 11 or 12 digits in one block: a France Travail id (11 digits), or
+      // another long identifier.
+      const bool long_id = bounded && r.plain && r.digits >= 11;
+      // A French phone number: 10 digits starting with 0, groups allowed.
+      const bool phone = bounded && r.digits == 10 && s[i] == '0';
+      // The legacy France Travail id: 7 digits and one upper-case letter.
+      const bool legacy_ft = bounded_before && r.plain && r.digits == 7 && r.end < s.size() && IsUpper(s[r.end]) &&
+                             (r.end + 1 == s.size() || !IsAsciiAlnum(s[r.end + 1]));
+      if (nir || long_id || phone) {
+        out.append(kRedacted);
+        i = r.end;
+        continue;
       }
-      if (digits >= 13) {
-        out.append("[redacted]");
-      } else {
-        out.append(s, i, last_digit_end - i);
+      if (legacy_ft) {
+        out.append(kRedacted);
+        i = r.end + 1;
+        continue;
       }
-      i = last_digit_end;
+      out.append(s, i, r.end - i);
+      i = r.end;
       continue;
     }
     if (s[i] == '@') {
@@ -160,7 +243,7 @@ std::string RedactFreeText(std::string_view text) {
       while (j < s.size() && IsMailChar(s[j])) dot |= s[j++] == '.';
       if (start < out.size() && dot && j > i + 2) {
         out.resize(start);
-        out.append("[redacted]");
+        out.append(kRedacted);
         i = j;
         continue;
       }
@@ -170,7 +253,13 @@ std::string RedactFreeText(std::string_view text) {
   return out;
 }
 
-std::string EncodeEvent(const Event& e) {
+namespace {
+
+// The one serialization of `e` at `version`. EncodeEvent redacts every
+// string on the way; DecodeEvent re-serializes what it parsed as is, to
+// check the form (see event.h).
+std::string Serialize(const Event& e, int version, bool redact) {
+  auto text = [redact](std::string_view v) { return redact ? RedactFreeText(v) : std::string(v); };
   std::string out;
   out.reserve(160);
   out.push_back('{');
@@ -182,13 +271,13 @@ std::string EncodeEvent(const Event& e) {
   }
   if (!e.decision.empty()) {
     AppendKey(out, first, "decision");
-    AppendString(out, RedactFreeText(e.decision));
+    AppendString(out, text(e.decision));
   }
   if (!e.details.empty()) {
     // Keys are redacted too; two keys could collapse into one after that, so
     // rebuild the (sorted) map first.
     std::map<std::string, std::string> d;
-    for (const auto& [k, v] : e.details) d[RedactFreeText(k)] = RedactFreeText(v);
+    for (const auto& [k, v] : e.details) d[text(k)] = text(v);
     AppendKey(out, first, "details");
     out.push_back('{');
     bool f2 = true;
@@ -203,16 +292,28 @@ std::string EncodeEvent(const Event& e) {
     out.push_back('[');
     for (size_t i = 0; i < e.fields.size(); ++i) {
       if (i) out.push_back(',');
-      AppendString(out, RedactFreeText(e.fields[i]));
+      AppendString(out, text(e.fields[i]));
     }
     out.push_back(']');
   }
   if (!e.justification.empty()) {
     AppendKey(out, first, "justification");
-    AppendString(out, RedactFreeText(e.justification));
+    AppendString(out, text(e.justification));
   }
   AppendKey(out, first, "kind");
   AppendString(out, EventKindName(e.kind));
+  if (version >= 2 && !e.numbers.empty()) {
+    std::map<std::string, int64_t> n;
+    for (const auto& [k, v] : e.numbers) n[text(k)] = v;
+    AppendKey(out, first, "numbers");
+    out.push_back('{');
+    bool f2 = true;
+    for (const auto& [k, v] : n) {
+      AppendKey(out, f2, k);
+      out.append(StrCat(v));
+    }
+    out.push_back('}');
+  }
   if (!e.persons.empty()) {
     AppendKey(out, first, "persons");
     out.push_back('[');
@@ -224,30 +325,35 @@ std::string EncodeEvent(const Event& e) {
   }
   if (!e.purpose.empty()) {
     AppendKey(out, first, "purpose");
-    AppendString(out, RedactFreeText(e.purpose));
+    AppendString(out, text(e.purpose));
   }
   if (!e.reason.empty()) {
     AppendKey(out, first, "reason");
-    AppendString(out, RedactFreeText(e.reason));
+    AppendString(out, text(e.reason));
   }
   if (!e.session.empty()) {
     AppendKey(out, first, "session");
-    AppendString(out, RedactFreeText(e.session));
+    AppendString(out, text(e.session));
   }
   if (!e.source.empty()) {
     AppendKey(out, first, "source");
-    AppendString(out, RedactFreeText(e.source));
+    AppendString(out, text(e.source));
   }
   AppendKey(out, first, "time");
   out.append(StrCat(e.time));
   AppendKey(out, first, "v");
-  out.append(StrCat(Event::kVersion));
+  out.append(StrCat(version));
   out.push_back('}');
   return out;
 }
 
-StatusOr<Event> DecodeEvent(std::string_view bytes) {
+}  // namespace
+
+std::string EncodeEvent(const Event& e) { return Serialize(e, Event::kVersion, /*redact=*/true); }
+
+StatusOr<Event> DecodeEvent(std::string_view bytes, int* version_out) {
   nlohmann::json j;
+  int64_t version = 0;
   try {
     j = nlohmann::json::parse(bytes.begin(), bytes.end());
   } catch (const nlohmann::json::exception&) {
@@ -257,8 +363,9 @@ StatusOr<Event> DecodeEvent(std::string_view bytes) {
   Event e;
   try {
     if (!j.contains("v") || !j["v"].is_number_integer()) return Corruption("audit entry has no version");
-    if (j["v"].get<int64_t>() != Event::kVersion) {
-      return Corruption(StrCat("audit entry version ", j["v"].get<int64_t>(), " is not supported"));
+    version = j["v"].get<int64_t>();
+    if (version < Event::kOldestVersion || version > Event::kVersion) {
+      return Corruption(StrCat("audit entry version ", version, " is not supported"));
     }
     auto kind = ParseEventKind(j.at("kind").get<std::string>());
     if (!kind) return Corruption("audit entry has an unknown kind");
@@ -280,10 +387,20 @@ StatusOr<Event> DecodeEvent(std::string_view bytes) {
     if (j.contains("details")) {
       for (const auto& [k, v] : j["details"].items()) e.details[k] = v.get<std::string>();
     }
+    if (j.contains("numbers")) {
+      if (version < 2) return Corruption("audit entry of version 1 has a numbers member");
+      for (const auto& [k, v] : j["numbers"].items()) {
+        if (!v.is_number_integer()) return Corruption("audit entry has a non-integer number");
+        e.numbers[k] = v.get<int64_t>();
+      }
+    }
   } catch (const nlohmann::json::exception&) {
     return Corruption("audit entry has a member of the wrong type");
   }
-  if (EncodeEvent(e) != bytes) return Corruption("audit entry is not in canonical form");
+  if (Serialize(e, static_cast<int>(version), /*redact=*/false) != bytes) {
+    return Corruption("audit entry is not in canonical form");
+  }
+  if (version_out) *version_out = static_cast<int>(version);
   return e;
 }
 

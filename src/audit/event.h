@@ -2,18 +2,26 @@
 // bytes that become a Merkle leaf (docs/audit-format.md, "Entries").
 //
 // What an event may hold: ids (accounts, persons), field *names*, short
-// texts (purpose, justification, reason) and a free details map, never a
-// sensitive value (CNIL guidance on logs: log person ids, not NIRs or
-// e-mails). Encode() enforces this for free text: anything shaped like a NIR
-// (13+ digits) or an e-mail address is replaced by "[redacted]", and invalid
-// UTF-8 by U+FFFD, before the bytes are fixed for ever.
+// texts (purpose, justification, reason), a details map of strings and a
+// numbers map of machine integers; never a sensitive value (CNIL guidance on
+// logs: log person ids, not NIRs or e-mails). EncodeEvent enforces this for
+// every string as a safety net (RedactFreeText): NIR-shaped runs, French and
+// international phone numbers, France Travail ids (11 digits, legacy
+// 7 digits + letter) and e-mail addresses become "[redacted]", invalid UTF-8
+// becomes U+FFFD, before the bytes are fixed for ever. Machine numbers
+// (counts, sizes, ids, timestamps) go in `numbers`, which is *not* redacted:
+// a 16-digit timestamp in a string would be taken for a NIR.
 //
-// Canonical form (version 1): a JSON object, keys sorted by bytes, no
-// whitespace, integers in decimal, strings escaped minimally (only '"', '\\'
-// and control characters, as \b \f \n \r \t or \u00xx), empty/zero optional
-// members omitted. Encode is deterministic byte-for-byte; Decode accepts only
-// bytes that Encode would produce (it re-encodes and compares), so each event
-// has exactly one leaf.
+// Canonical form (version 2; docs/audit-format.md, "Entries"): a JSON
+// object, keys sorted by bytes, no whitespace, integers in decimal, strings
+// escaped minimally (only '"', '\\' and control characters, as \b \f \n \r
+// \t or \u00xx), empty/zero optional members omitted. EncodeEvent is
+// deterministic byte-for-byte and always writes the current version.
+// DecodeEvent reads versions 1 and 2 and accepts only the one serialization
+// of that version (it re-serializes and compares), so each event has exactly
+// one leaf. It checks the form, not the redaction: redaction rules belong to
+// the version that wrote an entry (version 1 redacted only 13+ digit runs and
+// e-mails), and an old entry must stay readable under newer rules.
 //
 // Thread-safety: plain value type; the functions are pure.
 #pragma once
@@ -52,7 +60,8 @@ std::string_view EventKindName(EventKind k);  // "read", "denial", "login_failed
 std::optional<EventKind> ParseEventKind(std::string_view s);
 
 struct Event {
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;     // written by EncodeEvent
+  static constexpr int kOldestVersion = 1;  // still read by DecodeEvent
 
   EventKind kind = EventKind::kSystem;
   UnixMicros time = 0;            // from the injected Clock
@@ -65,18 +74,26 @@ struct Event {
   std::string justification;      // agent's free-text justification
   std::string decision;           // "allow", "deny", "ok", "fail", ...
   std::string reason;             // why (policy rule, guard rule)
-  std::map<std::string, std::string> details;  // anything else, no sensitive values
+  std::map<std::string, std::string> details;  // anything else, no sensitive values (redacted)
+  // Machine integers (counts, byte sizes, key ids, leaf indexes, Unix
+  // microseconds), exempt from redaction. Version 2 and later. Never put a
+  // personal value here: this member is trusted, not filtered.
+  std::map<std::string, int64_t> numbers;
 
   friend bool operator==(const Event&, const Event&) = default;
 };
 
-// Canonical bytes of `e` (after redaction, see above). Never fails.
+// Canonical bytes of `e` at Event::kVersion, after redaction. Never fails.
 std::string EncodeEvent(const Event& e);
-// Parses canonical bytes; Corruption when they are not exactly what
-// EncodeEvent produces (unknown version, member, type, order, spacing).
-StatusOr<Event> DecodeEvent(std::string_view bytes);
+// Parses the canonical bytes of any supported version (*version, if given,
+// receives it); Corruption when they are not exactly that version's one
+// serialization (unknown version, member, type, order, spacing; `numbers`
+// in a version-1 entry).
+StatusOr<Event> DecodeEvent(std::string_view bytes, int* version = nullptr);
 
-// The redaction applied by EncodeEvent to free text, exposed for tests.
+// The redaction applied by EncodeEvent to every string (texts, field names,
+// details keys and values, numbers keys), exposed for tests. Rules in
+// docs/audit-format.md, "No sensitive values".
 std::string RedactFreeText(std::string_view text);
 
 }  // namespace cloison::audit

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/cord.h"
 #include "core/strings.h"
 
 namespace cloison::audit {
@@ -72,14 +73,30 @@ class PosixFile final : public File {
 
 class PosixLock final : public FileLock {
  public:
-  explicit PosixLock(int fd) : fd_(fd) {}
+  PosixLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   ~PosixLock() override {
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
   }
+  Status SetHolder(std::string_view holder) override {
+    // In place: the lock belongs to this inode, so the file must never be
+    // replaced (no write-and-rename here).
+    if (::ftruncate(fd_, 0) != 0) return Errno("truncate", path_);
+    size_t done = 0;
+    while (done < holder.size()) {
+      const ssize_t n = ::pwrite(fd_, holder.data() + done, holder.size() - done, static_cast<off_t>(done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write", path_);
+      }
+      done += static_cast<size_t>(n);
+    }
+    return OkStatus();
+  }
 
  private:
   int fd_;
+  std::string path_;
 };
 
 class PosixFileSystem final : public FileSystem {
@@ -143,15 +160,56 @@ class PosixFileSystem final : public FileSystem {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return Errno("open", path);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      if (err == EWOULDBLOCK) {
+        char buf[256];
+        const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+        ::close(fd);
+        return LockRefused(path, std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0));
+      }
       ::close(fd);
-      if (errno == EWOULDBLOCK) return FailedPrecondition(StrCat(path, " is locked by another process"));
+      errno = err;
       return Errno("lock", path);
     }
-    return std::unique_ptr<FileLock>(new PosixLock(fd));
+    return std::unique_ptr<FileLock>(new PosixLock(fd, path));
   }
 };
 
+// absl's own string_view type here (it is not std::string_view in this absl build).
+constexpr absl::string_view kLockHolderPayload = "type.cloison/audit.LockHolder";
+
+// "<pid> <owner>\n" -> LockHolder; anything else -> pid 0, no owner.
+LockHolder ParseHolder(std::string_view text) {
+  LockHolder h;
+  if (const auto nl = text.find('\n'); nl != std::string_view::npos) text = text.substr(0, nl);
+  size_t i = 0;
+  int64_t pid = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9' && pid < (int64_t{1} << 40)) {
+    pid = pid * 10 + (text[i++] - '0');
+  }
+  if (i == 0 || (i < text.size() && text[i] != ' ')) return h;
+  h.pid = pid;
+  if (i < text.size()) h.owner = std::string(text.substr(i + 1));
+  return h;
+}
+
 }  // namespace
+
+Status LockRefused(const std::string& path, std::string_view holder_text) {
+  const LockHolder h = ParseHolder(holder_text);
+  std::string who = h.pid ? StrCat("process ", h.pid) : std::string("another process");
+  if (!h.owner.empty()) who = StrCat(who, " (", h.owner, ")");
+  Status s = FailedPrecondition(StrCat(path, " is locked by ", who));
+  s.SetPayload(kLockHolderPayload, absl::Cord(absl::string_view(StrCat(h.pid, " ", h.owner))));
+  return s;
+}
+
+std::optional<LockHolder> LockHolderOf(const Status& s) {
+  if (s.code() != absl::StatusCode::kFailedPrecondition) return std::nullopt;
+  auto p = s.GetPayload(kLockHolderPayload);
+  if (!p) return std::nullopt;
+  return ParseHolder(std::string(*p));
+}
 
 FileSystem& FileSystem::Default() {
   static PosixFileSystem fs;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,7 +37,24 @@ class File {
 class FileLock {
  public:
   virtual ~FileLock() = default;
+  // Records who holds the lock ("<pid> <owner>", one line) in the lock file
+  // itself, so that a process refused the lock can say who has it. The
+  // default does nothing (file systems without other processes).
+  virtual Status SetHolder(std::string_view /*holder*/) { return OkStatus(); }
 };
+
+// Who holds a lock another process was refused: what the holder recorded
+// with SetHolder. pid 0 when it recorded nothing (yet).
+struct LockHolder {
+  int64_t pid = 0;
+  std::string owner;  // e.g. "cloison serve"; may be empty
+};
+// The holder carried by a FileSystem::Lock refusal (FailedPrecondition), or
+// nullopt for any other status.
+std::optional<LockHolder> LockHolderOf(const Status& s);
+// The refusal Lock returns: FailedPrecondition naming `path` and the holder,
+// carrying it for LockHolderOf. `holder_text` is what SetHolder wrote.
+Status LockRefused(const std::string& path, std::string_view holder_text);
 
 class FileSystem {
  public:
@@ -52,7 +70,8 @@ class FileSystem {
   // and syncs the directory: after a crash the file is either old or new.
   virtual Status WriteFileAtomic(const std::string& path, std::string_view contents, int mode) = 0;
   virtual Status SyncDir(const std::string& path) = 0;
-  // Non-blocking: FailedPrecondition when another process holds the lock.
+  // Non-blocking: LockRefused (FailedPrecondition, with the holder) when
+  // another process, or another open of the same file, holds the lock.
   virtual StatusOr<std::unique_ptr<FileLock>> Lock(const std::string& path) = 0;
 
   // Plain POSIX; process-wide instance.

@@ -1,5 +1,7 @@
 #include "audit/log.h"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cstring>
 
@@ -18,6 +20,7 @@ struct TreeState {
   uint64_t offset = kFileHeaderSize;
 };
 
+// tree.state is a cache; a state that cannot be right is ignored (rebuild).
 std::optional<TreeState> ParseState(std::string_view s) {
   // "<magic>\n<count>\n<offset>\n"
   if (s.substr(0, kStateMagic.size()) != kStateMagic || s.size() < kStateMagic.size() + 1) return std::nullopt;
@@ -29,6 +32,10 @@ std::optional<TreeState> ParseState(std::string_view s) {
     auto r = std::from_chars(s.data(), s.data() + nl, *v);
     if (r.ec != std::errc() || r.ptr != s.data() + nl) return std::nullopt;
     s.remove_prefix(nl + 1);
+  }
+  // Each entry takes at least a frame header and one byte.
+  if (st.offset < kFileHeaderSize || st.count > (st.offset - kFileHeaderSize) / (kFrameHeaderSize + 1)) {
+    return std::nullopt;
   }
   return st;
 }
@@ -68,6 +75,12 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir, const
     CLOISON_RETURN_IF_ERROR(fs.CreateDir(dir));
   }
   CLOISON_ASSIGN_OR_RETURN(log->lock_, fs.Lock(dir + "/LOCK"));
+  {
+    // Who holds the log, for the message of a process refused it. One line.
+    std::string owner = options.lock_owner;
+    for (char& c : owner) if (c == '\n' || c == '\r') c = ' ';
+    CLOISON_RETURN_IF_ERROR(log->lock_->SetHolder(StrCat(::getpid(), owner.empty() ? "" : " ", owner, "\n")));
+  }
 
   const std::string key_path = dir + "/signing.key";
   if (fs.Exists(key_path)) {
@@ -92,7 +105,9 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir, const
   log->origin_ = log->signer_->name();
 
   CLOISON_ASSIGN_OR_RETURN(log->entries_, fs.Open(dir + "/entries.log", true));
-  CLOISON_RETURN_IF_ERROR(CheckOrWriteHeader(*log->entries_, kEntriesMagic, dir + "/entries.log"));
+  CLOISON_ASSIGN_OR_RETURN(log->format_, CheckOrWriteEntriesHeader(*log->entries_, dir + "/entries.log"));
+  if (log->format_ >= 2) log->tagger_ = std::make_unique<EntryTagger>(*log->signer_);
+  log->recovery_.format = log->format_;
   CLOISON_ASSIGN_OR_RETURN(log->index_, fs.Open(dir + "/entries.idx", true));
   CLOISON_ASSIGN_OR_RETURN(log->checkpoints_file_, fs.Open(dir + "/checkpoints.log", true));
   CLOISON_RETURN_IF_ERROR(CheckOrWriteHeader(*log->checkpoints_file_, kCheckpointsMagic, dir + "/checkpoints.log"));
@@ -116,10 +131,17 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir, const
   if (auto latest = log->LatestCheckpoint()) {
     log->last_checkpoint_size_ = latest->checkpoint.size;
   }
+  log->recovery_.last_checkpoint_size = log->last_checkpoint_size_;
+  log->recovery_.uncovered_entries = n - log->last_checkpoint_size_;
   log->last_checkpoint_time_ = log->clock_->NowMicros();
   if (options.checkpoint_on_open && (n > log->last_checkpoint_size_ || !log->LatestCheckpoint())) {
     std::lock_guard<std::mutex> c(log->commit_mu_);
     CLOISON_RETURN_IF_ERROR(log->IssueCheckpointLocked().status());
+    log->recovery_.uncovered_signed_at_open = log->recovery_.uncovered_entries > 0;
+  }
+  {
+    std::lock_guard<std::mutex> l(log->mu_);
+    log->closed_ = false;  // open for appends; from here on the destructor closes
   }
   return log;
 }
@@ -167,7 +189,32 @@ Status AuditLog::Recover() {
     return Corruption(StrCat("entries.log is shorter (", file_size, " bytes) than its synced part (", st.offset,
                              " bytes): acknowledged entries are missing"));
   }
+  // Everything up to here was synced: a bad frame before it is damage.
+  const uint64_t synced_offset = st.offset;
   CLOISON_ASSIGN_OR_RETURN(uint64_t idx_size, index_->Size());
+  const uint64_t covered = checkpoints_.empty() ? 0 : checkpoints_.back().checkpoint.size;
+  if (tagger_ && st.count > covered) {
+    // The caches hold entries no checkpoint covers: re-read those from
+    // entries.log to check their tags, from the latest checkpoint on. The
+    // cached offset is only a hint: if it does not point at a frame, rebuild.
+    std::optional<uint64_t> from;
+    if (covered == 0) {
+      from = kFileHeaderSize;
+    } else if (idx_size >= (covered + 1) * 8) {
+      uint8_t b[8];
+      size_t got = 0;
+      CLOISON_RETURN_IF_ERROR(index_->ReadAt(covered * 8, b, &got));
+      const uint64_t off = got == 8 ? GetU64(b) : 0;
+      if (off >= kFileHeaderSize && off < st.offset) {
+        FrameReader probe(*entries_, off, 64 << 10);
+        std::string_view p;
+        uint64_t o = 0;
+        auto ok = probe.Next(&p, &o);
+        if (ok.ok() && *ok) from = off;
+      }
+    }
+    st = from ? TreeState{covered, *from} : TreeState{};
+  }
   auto tree = TreeFiles::Open(*fs_, dir_, st.count);
   if (idx_size < st.count * 8 || !tree.ok()) {
     // Caches are unusable: rebuild them from the start.
@@ -197,19 +244,33 @@ Status AuditLog::Recover() {
       if (!IsCorruption(next.status())) return next.status();
       const uint64_t bad = reader.offset();
       const uint64_t rest = file_size - bad;
-      if (bad < st.offset || rest > options_.max_batch_bytes + kMaxPayload + kFrameHeaderSize) {
+      if (bad < synced_offset || rest > options_.max_batch_bytes + kMaxPayload + kFrameHeaderSize) {
         return Corruption(StrCat("entries.log: ", MessageOf(next.status()), ", with ", rest,
                                  " bytes after it: damage, not a torn tail; run `cloison audit verify`"));
       }
       CLOISON_RETURN_IF_ERROR(entries_->Truncate(bad));
       CLOISON_RETURN_IF_ERROR(entries_->Sync());
       recovery_.torn_bytes_cut = rest;
+      recovery_.torn_offset = bad;
       recovery_.torn_reason = std::string(MessageOf(next.status()));
       file_size = bad;
       break;
     }
     if (!*next) break;
-    hashes.push_back(HashLeaf({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()}));
+    const uint64_t index = tree_->size() + hashes.size();
+    std::string_view leaf = payload;
+    std::span<const uint8_t> tag;
+    if (tagger_ && !SplitTaggedPayload(payload, &leaf, &tag)) {
+      return Corruption(StrCat("entries.log: entry ", index, " (offset ", off, ") is too short for its tag"));
+    }
+    const Hash h = HashLeaf({reinterpret_cast<const uint8_t*>(leaf.data()), leaf.size()});
+    if (tagger_ && index >= covered && !tagger_->Matches(index, h, tag)) {
+      return Corruption(StrCat("entries.log: entry ", index, " (offset ", off, "), after the latest checkpoint (size ",
+                               covered, "), does not carry this log's authentication tag: it was not written by this "
+                               "log (forged, replayed or damaged), so nothing is signed over it; run `cloison audit "
+                               "verify`"));
+    }
+    hashes.push_back(h);
     PutU64(offsets, off);
     ++rehashed;
     if (hashes.size() >= 65536) CLOISON_RETURN_IF_ERROR(flush());
@@ -245,11 +306,19 @@ Status AuditLog::Close() {
 StatusOr<uint64_t> AuditLog::Append(const Event& e) { return AppendEncoded(EncodeEvent(e)); }
 
 StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
-  if (entry.empty() || entry.size() > kMaxPayload) return InvalidArgument("audit entry must be 1 byte to 1 MiB");
-  // Framing and hashing happen here, in the caller's thread, in parallel.
-  std::string frame;
-  frame.reserve(entry.size() + kFrameHeaderSize);
-  AppendFrame(frame, entry);
+  if (entry.empty() || entry.size() > MaxLeafSize(format_)) {
+    return InvalidArgument(StrCat("audit entry must be 1 to ", MaxLeafSize(format_), " bytes"));
+  }
+  // Framing and hashing happen here, in the caller's thread, in parallel;
+  // only the tag, which depends on the index, is left for the queue's lock.
+  std::string plain;
+  TaggedFrame tagged;
+  if (tagger_) {
+    tagged = StartTaggedFrame(entry);
+  } else {
+    plain.reserve(entry.size() + kFrameHeaderSize);
+    AppendFrame(plain, entry);
+  }
   const Hash leaf = HashLeaf({reinterpret_cast<const uint8_t*>(entry.data()), entry.size()});
 
   std::unique_lock<std::mutex> l(mu_);
@@ -258,6 +327,8 @@ StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
   if (closed_) return FailedPrecondition("audit log is closed");
   const uint64_t index = next_index_++;
   const uint64_t my_batch = open_batch_;
+  if (tagger_) SealTaggedFrame(tagged, tagger_->Tag(index, leaf));
+  const std::string& frame = tagger_ ? tagged.bytes : plain;
   queued_frames_.append(frame);
   queued_hashes_.push_back(leaf);
   queued_sizes_.push_back(static_cast<uint32_t>(frame.size()));
@@ -274,6 +345,8 @@ StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
       hashes.swap(queued_hashes_);
       sizes.swap(queued_sizes_);
       const uint64_t batch = open_batch_++;
+      inflight_entries_ = hashes.size();
+      inflight_bytes_ = frames.size();
       cv_.notify_all();  // writers held back by max_batch_bytes may queue again
       l.unlock();
       Status s = CommitBatch(frames, hashes, sizes);
@@ -281,9 +354,12 @@ StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
       leader_active_ = false;
       if (s.ok()) {
         completed_batch_ = batch;
+        acked_ += inflight_entries_;
+        ++syncs_;
       } else {
         sticky_ = s;
       }
+      inflight_entries_ = inflight_bytes_ = 0;
       cv_.notify_all();
       continue;
     }
@@ -377,7 +453,57 @@ StatusOr<SignedCheckpoint> AuditLog::IssueCheckpointLocked() {
   }
   last_checkpoint_size_ = n;
   last_checkpoint_time_ = clock_->NowMicros();
+  checkpoints_signed_.fetch_add(1, std::memory_order_relaxed);
   return sc;
+}
+
+StatusOr<std::optional<uint64_t>> AuditLog::AppendRecoveryEvent() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (recovery_recorded_ || !recovery_.Eventful()) return std::optional<uint64_t>();
+    recovery_recorded_ = true;
+  }
+  const RecoveryReport& r = recovery_;
+  Event e;
+  e.kind = EventKind::kSystem;
+  e.time = clock_->NowMicros();
+  e.decision = "recovered";
+  e.reason = r.torn_bytes_cut || r.torn_checkpoint_bytes_cut
+                 ? "audit log recovery at open: torn tail cut"
+                 : "audit log recovery at open: entries after the latest checkpoint found and signed";
+  e.numbers["entries"] = static_cast<int64_t>(r.entries);
+  e.numbers["format"] = r.format;
+  e.numbers["last_checkpoint_size"] = static_cast<int64_t>(r.last_checkpoint_size);
+  e.numbers["uncovered_entries"] = static_cast<int64_t>(r.uncovered_entries);
+  if (r.torn_bytes_cut) {
+    e.numbers["torn_bytes_cut"] = static_cast<int64_t>(r.torn_bytes_cut);
+    e.numbers["torn_offset"] = static_cast<int64_t>(r.torn_offset);
+    e.details["torn_reason"] = r.torn_reason;
+  }
+  if (r.torn_checkpoint_bytes_cut) e.numbers["torn_checkpoint_bytes_cut"] = static_cast<int64_t>(r.torn_checkpoint_bytes_cut);
+  if (r.uncovered_entries) {
+    e.details["uncovered"] = StrCat(r.format >= 2 ? "authenticated by their tags" : "not authenticated (format 1)",
+                                    r.uncovered_signed_at_open ? ", signed at open" : ", not signed yet");
+  }
+  auto idx = Append(e);
+  if (!idx.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    recovery_recorded_ = false;  // nothing was recorded: a later call may try again
+    return idx.status();
+  }
+  return std::optional<uint64_t>(*idx);
+}
+
+LogStats AuditLog::stats() const {
+  LogStats s;
+  std::lock_guard<std::mutex> l(mu_);
+  s.appends = acked_;
+  s.syncs = syncs_;
+  s.backlog_entries = queued_hashes_.size() + inflight_entries_;
+  s.backlog_bytes = queued_frames_.size() + inflight_bytes_;
+  s.checkpoints_signed = checkpoints_signed_.load(std::memory_order_relaxed);
+  s.size = tree_ ? tree_->size() : 0;
+  return s;
 }
 
 std::vector<SignedCheckpoint> AuditLog::Checkpoints() const {
@@ -433,6 +559,11 @@ StatusOr<std::string> AuditLog::ReadEntry(uint64_t index) const {
   crc = crc32c::Extend(crc, reinterpret_cast<const uint8_t*>(payload.data()), len);
   const uint32_t stored = h[0] | (h[1] << 8) | (h[2] << 16) | (uint32_t(h[3]) << 24);
   if (crc32c::Unmask(stored) != crc) return Corruption(StrCat("entry ", index, ": checksum mismatch"));
+  if (format_ >= 2) {
+    // The tag was checked when the entry was written or at Open; callers want the leaf.
+    if (len <= kEntryTagSize) return Corruption(StrCat("entry ", index, ": too short for its tag"));
+    payload.resize(len - kEntryTagSize);
+  }
   return payload;
 }
 

@@ -9,7 +9,13 @@
 //   tree.state       how many leaves the caches hold durably}
 //   checkpoints.log  every signed checkpoint note, framed, all kept
 //   signing.key      Ed25519 private key (0600);  verifier.key  its public key
-//   LOCK             flock: one process opens a log at a time
+//   LOCK             flock: one process opens a log at a time; holds
+//                    "<pid> <owner>" of the holder (LockHolderOf, file.h)
+//
+// Entries (format 2, record.h) carry an authentication tag under a key
+// derived from the signing key (entry_tag.h), so that entries written after
+// the latest checkpoint (a crash before the next one) can be told apart
+// from frames appended by someone with write access but without the key.
 //
 // Durability (group commit): Append() returns only once its entry has been
 // written and fdatasync'ed. Appenders that arrive while a sync is running
@@ -25,10 +31,16 @@
 // acknowledged entries. Open also fails with Corruption when the entries
 // do not match the latest stored checkpoint (entries lost or rewritten):
 // the log never signs a checkpoint inconsistent with one it signed before.
+// Entries after the latest checkpoint are re-read at every Open and their
+// tags checked (format 2): one that does not verify fails Open with
+// Corruption, so the log never signs a checkpoint over forged entries.
+// AppendRecoveryEvent() then records in the log itself what recovery did.
 //
 // Errors: IOError when the OS fails; after a failed write or sync the log
 // refuses further appends (sticky error) until reopened, since what reached
-// the disk is then unknown.
+// the disk is then unknown. Open by a second process (or a second Open in
+// the same process) while the log is open: FailedPrecondition from the lock,
+// nothing touched; LockHolderOf(status) says who holds it.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -43,6 +55,7 @@
 #include <vector>
 
 #include "audit/checkpoint.h"
+#include "audit/entry_tag.h"
 #include "audit/event.h"
 #include "audit/file.h"
 #include "audit/merkle.h"
@@ -58,8 +71,13 @@ struct LogOptions {
   // Origin line and key name of a new log; default "cloison.local/audit/<8 random hex>".
   std::string origin;
   bool create_if_missing = true;
-  // Automatic checkpoints, evaluated after each commit: after this many new
-  // entries, or this long since the last checkpoint (0 disables either).
+  // Written into LOCK with the pid, for the message another process gets
+  // when it is refused the log (e.g. "cloison serve", "cloison account").
+  std::string lock_owner;
+  // Automatic checkpoints, evaluated after each commit (so an idle log signs
+  // nothing): once this many entries are not covered by a checkpoint, or
+  // when the latest checkpoint (or Open) is this old and entries are not
+  // covered. 0 disables either; both 0: only Open/Close/IssueCheckpoint sign.
   uint64_t checkpoint_every_entries = 100'000;
   int64_t checkpoint_every_micros = 60'000'000;
   // Sign a checkpoint at Open when entries are not covered by one (after a
@@ -76,7 +94,30 @@ struct RecoveryReport {
   uint64_t rehashed = 0;         // entries re-read to rebuild the caches
   uint64_t torn_bytes_cut = 0;   // bytes removed from the end of entries.log
   std::string torn_reason;       // why the first removed frame was bad
+  uint64_t torn_offset = 0;      // where the cut was made in entries.log
   uint64_t torn_checkpoint_bytes_cut = 0;
+  int format = 2;                // entries.log format (1: entries carry no tag)
+  // The latest signed checkpoint's size at Open, and the entries found after
+  // it (a crash between append and checkpoint). Format 2: every one was
+  // authenticated by its tag; format 1: they cannot be.
+  uint64_t last_checkpoint_size = 0;
+  uint64_t uncovered_entries = 0;
+  bool uncovered_signed_at_open = false;  // Open signed a checkpoint over them
+  // Worth an entry in the log (AppendRecoveryEvent): something was cut, or
+  // uncovered entries were found and signed.
+  bool Eventful() const {
+    return torn_bytes_cut > 0 || torn_checkpoint_bytes_cut > 0 || (uncovered_entries > 0 && uncovered_signed_at_open);
+  }
+};
+
+// Counters since Open, for monitoring (the service's /metrics).
+struct LogStats {
+  uint64_t appends = 0;          // entries acknowledged durable
+  uint64_t syncs = 0;            // group commits: one write + one fdatasync of entries.log each
+  uint64_t backlog_entries = 0;  // entries appended but not durable yet (queued or being synced)
+  uint64_t backlog_bytes = 0;    // their framed size
+  uint64_t checkpoints_signed = 0;
+  uint64_t size = 0;             // durable entries in the log
 };
 
 struct SignedCheckpoint {
@@ -100,6 +141,8 @@ class AuditLog {
 
   // Number of durable entries.
   uint64_t size() const;
+  LogStats stats() const;
+  int format() const { return format_; }
   StatusOr<Hash> RootAt(uint64_t size) const;
   StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
   StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const;
@@ -115,6 +158,13 @@ class AuditLog {
   const std::string& origin() const { return origin_; }
   std::string VerifierKey() const { return signer_->VerifierKey(); }
   const RecoveryReport& recovery() const { return recovery_; }
+  // Appends one kSystem event (decision "recovered") describing what Open's
+  // recovery did, when recovery().Eventful(): bytes cut from a torn tail,
+  // entries found after the latest checkpoint and signed at open. Returns
+  // its leaf index; nullopt when there is nothing to record or it is already
+  // recorded. Every process that opens the log to write calls it right after
+  // Open, so that recovery is in the log, not only in a process's output.
+  StatusOr<std::optional<uint64_t>> AppendRecoveryEvent();
   const std::string& dir() const { return dir_; }
 
   // Waits for in-flight appends, signs a final checkpoint (if configured),
@@ -135,6 +185,8 @@ class AuditLog {
   const Clock* clock_ = nullptr;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<NoteSigner> signer_;
+  std::unique_ptr<EntryTagger> tagger_;
+  int format_ = 2;
   std::string origin_;
   std::unique_ptr<File> entries_;
   std::unique_ptr<File> index_;
@@ -152,8 +204,15 @@ class AuditLog {
   uint64_t open_batch_ = 1;       // id of the batch being queued
   uint64_t completed_batch_ = 0;  // every batch up to this one is durable
   bool leader_active_ = false;
-  bool closed_ = false;
+  // True until Open succeeds: a log whose Open failed half-way must not run
+  // Close's side effects (checkpoint, tree.state) from its destructor.
+  bool closed_ = true;
+  bool recovery_recorded_ = false;
   Status sticky_;
+  // Monitoring (mu_): the leader's batch while it writes, and totals.
+  uint64_t inflight_entries_ = 0, inflight_bytes_ = 0;
+  uint64_t acked_ = 0, syncs_ = 0;
+  std::atomic<uint64_t> checkpoints_signed_{0};
 
   // Held by the leader while it writes, and by checkpointing.
   mutable std::mutex commit_mu_;

@@ -26,6 +26,29 @@ void AppendFrame(std::string& out, std::string_view payload) {
   out.append(payload);
 }
 
+TaggedFrame StartTaggedFrame(std::string_view leaf) {
+  TaggedFrame f;
+  f.bytes.resize(kFrameHeaderSize + leaf.size() + kEntryTagSize);
+  auto* p = reinterpret_cast<uint8_t*>(f.bytes.data());
+  PutU32(p + 4, static_cast<uint32_t>(leaf.size() + kEntryTagSize));
+  std::memcpy(p + kFrameHeaderSize, leaf.data(), leaf.size());
+  f.partial_crc = crc32c::Extend(crc32c::Value(p + 4, 4), reinterpret_cast<const uint8_t*>(leaf.data()), leaf.size());
+  return f;
+}
+
+void SealTaggedFrame(TaggedFrame& f, std::span<const uint8_t, kEntryTagSize> tag) {
+  auto* p = reinterpret_cast<uint8_t*>(f.bytes.data());
+  std::memcpy(p + f.bytes.size() - kEntryTagSize, tag.data(), kEntryTagSize);
+  PutU32(p, crc32c::Mask(crc32c::Extend(f.partial_crc, tag.data(), kEntryTagSize)));
+}
+
+bool SplitTaggedPayload(std::string_view payload, std::string_view* leaf, std::span<const uint8_t>* tag) {
+  if (payload.size() <= kEntryTagSize) return false;
+  *leaf = payload.substr(0, payload.size() - kEntryTagSize);
+  *tag = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()) + leaf->size(), kEntryTagSize);
+  return true;
+}
+
 FrameReader::FrameReader(const File& file, uint64_t start, size_t buffer_size)
     : file_(file), offset_(start), buf_(buffer_size) {}
 
@@ -86,6 +109,19 @@ Status CheckOrWriteHeader(File& f, std::string_view magic, const std::string& pa
     return Corruption(StrCat(path, ": not a Cloison audit file (bad header)"));
   }
   return OkStatus();
+}
+
+StatusOr<int> CheckOrWriteEntriesHeader(File& f, const std::string& path) {
+  CLOISON_ASSIGN_OR_RETURN(uint64_t size, f.Size());
+  if (size >= kFileHeaderSize) {
+    uint8_t h[kFileHeaderSize];
+    size_t got = 0;
+    CLOISON_RETURN_IF_ERROR(f.ReadAt(0, h, &got));
+    if (got == kFileHeaderSize && std::memcmp(h, kEntriesMagicV1.data(), kFileHeaderSize) == 0) return 1;
+  }
+  // Empty, torn right after creation, format 2, or not ours.
+  CLOISON_RETURN_IF_ERROR(CheckOrWriteHeader(f, kEntriesMagic, path));
+  return 2;
 }
 
 }  // namespace cloison::audit

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "audit/entry_tag.h"
 #include "audit/event.h"
 #include "audit/merkle.h"
 #include "audit/record.h"
@@ -89,8 +90,36 @@ StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& op
   check_due();  // size-0 checkpoints
 
   CLOISON_ASSIGN_OR_RETURN(auto entries, fs.Open(dir + "/entries.log", false));
-  CLOISON_RETURN_IF_ERROR(CheckOrWriteHeader(*entries, kEntriesMagic, dir + "/entries.log"));
+  CLOISON_ASSIGN_OR_RETURN(rep.format, CheckOrWriteEntriesHeader(*entries, dir + "/entries.log"));
   CLOISON_ASSIGN_OR_RETURN(const uint64_t file_size, entries->Size());
+
+  // The private key, when we have it, authenticates uncovered entries. It
+  // must be the key of the verifier key checkpoints are checked with: a
+  // swapped signing.key would otherwise vouch for frames it tagged itself.
+  std::optional<EntryTagger> tagger;
+  if (rep.format >= 2) {
+    std::string sk = options.signing_key;
+    if (sk.empty() && options.use_signing_key && fs.Exists(dir + "/signing.key")) {
+      auto text = fs.ReadFile(dir + "/signing.key");
+      if (text.ok()) sk = std::move(*text);  // unreadable (another user's 0600 file): check as an auditor
+    }
+    if (!sk.empty()) {
+      auto signer = NoteSigner::FromPrivateKey(sk);
+      std::fill(sk.begin(), sk.end(), '\0');
+      if (!signer.ok()) {
+        rep.problems.push_back(StrCat("signing key: ", MessageOf(signer.status())));
+      } else if (std::string_view vk = key; signer->VerifierKey() != vk.substr(0, vk.find_last_not_of("\r\n") + 1)) {
+        rep.problems.push_back("signing key does not match the verifier key: entry tags not checked");
+      } else {
+        tagger.emplace(*signer);
+        rep.signing_key_used = true;
+      }
+    }
+  }
+  // Uncovered means after every stored checkpoint (an external checkpoint
+  // only adds a check, it does not sign anything for the log).
+  const uint64_t covered = rep.latest_checkpoint_size;
+  uint64_t first_forged = 0, first_bad_covered = 0;
   FrameReader reader(*entries, kFileHeaderSize);
   while (true) {
     std::string_view payload;
@@ -107,13 +136,36 @@ StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& op
       break;
     }
     if (!*next) break;
+    const uint64_t index = tree.size();
+    std::string_view leaf = payload;
+    std::span<const uint8_t> tag;
+    if (rep.format >= 2 && !SplitTaggedPayload(payload, &leaf, &tag)) {
+      rep.problems.push_back(StrCat("entry ", index, ": frame too short for its tag"));
+      leaf = payload;
+    }
     if (options.decode_events) {
-      if (auto e = DecodeEvent(payload); !e.ok()) {
-        rep.problems.push_back(StrCat("entry ", tree.size(), ": ", MessageOf(e.status())));
+      if (auto e = DecodeEvent(leaf); !e.ok()) {
+        rep.problems.push_back(StrCat("entry ", index, ": ", MessageOf(e.status())));
       }
     }
-    rep.entry_bytes += payload.size();
-    tree.AppendLeafHash(HashLeaf({reinterpret_cast<const uint8_t*>(payload.data()), payload.size()}));
+    rep.entry_bytes += leaf.size();
+    const Hash h = HashLeaf({reinterpret_cast<const uint8_t*>(leaf.data()), leaf.size()});
+    // Tags only after the latest checkpoint: below it the signature is the
+    // stronger proof, and checking every tag would halve verify's speed.
+    if (index < covered) {
+      if (tagger && options.check_every_tag && !(tag.size() == kEntryTagSize && tagger->Matches(index, h, tag))) {
+        if (rep.bad_covered_tags++ == 0) first_bad_covered = index;
+      }
+    } else {
+      if (!tagger) {
+        ++rep.uncovered_unauthenticated;
+      } else if (tag.size() == kEntryTagSize && tagger->Matches(index, h, tag)) {
+        ++rep.uncovered_authenticated;
+      } else {
+        if (rep.forged_entries++ == 0) first_forged = index;
+      }
+    }
+    tree.AppendLeafHash(h);
     if (next_expect < expects.size() && expects[next_expect].size == tree.size()) check_due();
   }
   rep.entries = tree.size();
@@ -122,6 +174,18 @@ StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& op
                                   " entries (truncated)"));
   }
   rep.uncovered_entries = rep.entries > rep.latest_checkpoint_size ? rep.entries - rep.latest_checkpoint_size : 0;
+  if (rep.bad_covered_tags > 0) {
+    rep.problems.push_back(StrCat(rep.bad_covered_tags, " entries covered by checkpoints, from entry ", first_bad_covered,
+                                  ", have a wrong tag: their frames were altered after they were written"));
+  }
+  if (rep.forged_entries > 0) {
+    // One line, however many: an attacker could append millions.
+    const bool one = rep.forged_entries == 1;
+    rep.problems.push_back(StrCat(rep.forged_entries, one ? " entry" : " entries", " after the latest checkpoint (size ",
+                                  covered, "), from entry ", first_forged, one ? ", does not" : ", do not",
+                                  " carry this log's authentication tag: appended without the signing key "
+                                  "(forged, replayed or moved) or damaged"));
+  }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

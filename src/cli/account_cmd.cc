@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/audit_sink.h"
 #include "cli/common.h"
 #include "core/strings.h"
 #include "crypto/keys.h"
@@ -88,8 +89,16 @@ void AddAuthOptions(CLI::App* cmd, AuthArgs& a) {
   cmd->add_option("--totp", a.totp, "Current TOTP code or a recovery code ($CLOISON_TOTP, else a prompt)");
 }
 
-// Everything one invocation needs: the store (structure tree, codes) and iam.
+// Everything one invocation needs: the audit log, the store (structure
+// tree, codes) and iam with the log as its event sink. Destruction closes
+// the session, then the log, and reports (exit 3) any event the log could
+// not record: the command's effect is then committed but unrecorded.
 struct Iam {
+  Context* ctx = nullptr;
+  std::string what;  // "account suspend", for messages
+  // Declared first: destroyed last, after the service that appends to it.
+  std::unique_ptr<audit::AuditLog> log;
+  std::shared_ptr<SinkErrors> sink_errors = std::make_shared<SinkErrors>();
   std::unique_ptr<store::Store> store;
   std::unique_ptr<iam::AccountRepository> repo;
   std::unique_ptr<iam::IamService> service;
@@ -107,13 +116,29 @@ struct Iam {
   }
   ~Iam() {
     if (!session.empty() && service) service->Logout(session).IgnoreError();
+    service.reset();
+    if (!log) return;
+    const Status closed = log->Close();
+    Status s = sink_errors->first();
+    if (s.ok()) s = closed;
+    if (!s.ok() && ctx) {
+      *ctx->err << "cloison: " << what << ": the audit log could not record this command (" << MessageOf(s)
+                << "): what it did may be unrecorded\n";
+      ctx->exit_code = 3;
+    }
   }
 };
 
-StatusOr<std::unique_ptr<Iam>> OpenIam(const Context& ctx) {
+// Opens the store, then the audit log (refused while a server holds it:
+// nothing is done unrecorded), then iam with the log as its sink.
+StatusOr<std::unique_ptr<Iam>> OpenIam(Context& ctx, std::string_view what) {
   CLOISON_RETURN_IF_ERROR(crypto::InitCrypto());
   auto out = std::make_unique<Iam>();
+  out->ctx = &ctx;
+  out->what = std::string(what);
+  // The store first: a wrong --data fails here without creating an audit log.
   CLOISON_ASSIGN_OR_RETURN(out->store, OpenStore(ctx));
+  CLOISON_ASSIGN_OR_RETURN(out->log, OpenAuditLogForWriting(ctx, what));
   CLOISON_ASSIGN_OR_RETURN(auto list, out->store->ListStructures());
   for (auto& s : list) out->structures[s.id] = std::move(s);
   CLOISON_ASSIGN_OR_RETURN(auto master, crypto::LoadMasterKey(ctx.master_key_path()));
@@ -124,8 +149,10 @@ StatusOr<std::unique_ptr<Iam>> OpenIam(const Context& ctx) {
     if (it == raw->structures.end()) return std::nullopt;
     return it->second.parent;
   };
-  CLOISON_ASSIGN_OR_RETURN(out->service, iam::IamService::Create(*out->repo, master, SystemClock::Instance(),
-                                                                 crypto::SecureRandom::Instance(), parent_of));
+  CLOISON_ASSIGN_OR_RETURN(out->service,
+                           iam::IamService::Create(*out->repo, master, SystemClock::Instance(),
+                                                   crypto::SecureRandom::Instance(), parent_of, iam::IamOptions{},
+                                                   IamAuditSink(out->log.get(), out->sink_errors)));
   return out;
 }
 
@@ -242,7 +269,7 @@ StatusOr<AccountId> AccountByName(Iam& iam, const std::string& username) {
 // Runs `body` with an opened iam and (when `auth` is set) a logged-in actor.
 template <typename Fn>
 void WithActor(Context& ctx, std::string_view what, const AuthArgs& auth, Fn body) {
-  auto iam = OpenIam(ctx);
+  auto iam = OpenIam(ctx, what);
   if (!iam.ok()) return Fail(ctx, what, iam.status());
   auto actor = LogIn(**iam, auth);
   if (!actor.ok()) return Refuse(ctx, what, actor.status());
@@ -320,7 +347,7 @@ void AddAccountCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--name", a->name);
     cmd->add_option("--role", a->roles, "Roles (default security_officer)");
     cmd->callback([&ctx, a] {
-      auto iam = OpenIam(ctx);
+      auto iam = OpenIam(ctx, "account bootstrap");
       if (!iam.ok()) return Fail(ctx, "account bootstrap", iam.status());
       auto sid = (*iam)->StructureByCode(a->structure);
       if (!sid.ok()) return Fail(ctx, "account bootstrap", sid.status());
@@ -341,7 +368,7 @@ void AddAccountCommands(CLI::App& app, Context& ctx) {
   // import-agents
   account->add_subcommand("import-agents", "Give every agent of the records store an iam account (no password yet)")
       ->callback([&ctx] {
-        auto iam = OpenIam(ctx);
+        auto iam = OpenIam(ctx, "account import-agents");
         if (!iam.ok()) return Fail(ctx, "account import-agents", iam.status());
         auto agents = (*iam)->store->ListAgents();
         if (!agents.ok()) return Fail(ctx, "account import-agents", agents.status());
@@ -355,7 +382,7 @@ void AddAccountCommands(CLI::App& app, Context& ctx) {
     auto* cmd = account->add_subcommand("mfa-enroll", "Start TOTP enrolment: prints the secret and an otpauth URI");
     AddAuthOptions(cmd, *a);
     cmd->callback([&ctx, a] {
-      auto iam = OpenIam(ctx);
+      auto iam = OpenIam(ctx, "account mfa-enroll");
       if (!iam.ok()) return Fail(ctx, "account mfa-enroll", iam.status());
       auto req = Credentials(*a);
       if (!req.ok()) return Fail(ctx, "account mfa-enroll", req.status());
@@ -369,7 +396,7 @@ void AddAccountCommands(CLI::App& app, Context& ctx) {
     auto* confirm = account->add_subcommand("mfa-confirm", "Finish TOTP enrolment with a current code; prints recovery codes");
     AddAuthOptions(confirm, *c);
     confirm->callback([&ctx, c] {
-      auto iam = OpenIam(ctx);
+      auto iam = OpenIam(ctx, "account mfa-confirm");
       if (!iam.ok()) return Fail(ctx, "account mfa-confirm", iam.status());
       auto req = Credentials(*c);
       if (!req.ok()) return Fail(ctx, "account mfa-confirm", req.status());
@@ -388,7 +415,7 @@ void AddAccountCommands(CLI::App& app, Context& ctx) {
     AddAuthOptions(cmd, a->auth);
     cmd->add_option("--new-password-file", a->new_file, "File whose first line is the new password (else a prompt)");
     cmd->callback([&ctx, a] {
-      auto iam = OpenIam(ctx);
+      auto iam = OpenIam(ctx, "account passwd");
       if (!iam.ok()) return Fail(ctx, "account passwd", iam.status());
       auto req = Credentials(a->auth);
       if (!req.ok()) return Fail(ctx, "account passwd", req.status());

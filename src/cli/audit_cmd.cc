@@ -19,6 +19,7 @@
 #include "audit/merkle.h"
 #include "audit/query_index.h"
 #include "audit/verify.h"
+#include "cli/audit_sink.h"
 #include "cli/context.h"
 #include "core/strings.h"
 #include "crypto/aead.h"
@@ -51,12 +52,10 @@ StatusOr<std::string> ReadAll(const std::string& path) {
 }
 
 // Opens the log for the read-side commands: no checkpoint is signed as a
-// side effect, except by `checkpoint --new`.
-StatusOr<std::unique_ptr<AuditLog>> OpenLog(const Context& ctx, bool create) {
-  if (create) {
-    auto& fs = audit::FileSystem::Default();
-    CLOISON_RETURN_IF_ERROR(fs.CreateDir(ctx.data_dir));
-  } else if (!audit::FileSystem::Default().Exists(ctx.audit_dir() + "/entries.log")) {
+// side effect, except by `checkpoint --new`. Open still cuts a torn tail,
+// and that is then recorded in the log (AppendRecoveryEvent).
+StatusOr<std::unique_ptr<AuditLog>> OpenLog(const Context& ctx, bool create, std::string_view command) {
+  if (!create && !audit::FileSystem::Default().Exists(ctx.audit_dir() + "/entries.log")) {
     return NotFound(StrCat("no audit log in ", ctx.audit_dir()));
   }
   audit::LogOptions o;
@@ -65,7 +64,25 @@ StatusOr<std::unique_ptr<AuditLog>> OpenLog(const Context& ctx, bool create) {
   o.checkpoint_on_close = false;
   o.checkpoint_every_entries = 0;
   o.checkpoint_every_micros = 0;
-  return AuditLog::Open(ctx.audit_dir(), o);
+  return OpenAuditLogForWriting(ctx, command, o);
+}
+
+// `audit export` records itself (kind export): before any entry leaves,
+// what is exported and to what kind of destination (never the path or host),
+// then how it ended. The range excludes these events themselves.
+audit::Event ExportEvent(std::string_view decision, std::string_view format, std::string_view destination,
+                         uint64_t from, uint64_t to) {
+  audit::Event e;
+  e.kind = audit::EventKind::kExport;
+  e.time = SystemClock::Instance().NowMicros();
+  e.decision = std::string(decision);
+  e.reason = "cloison audit export";
+  e.details["format"] = std::string(format);
+  e.details["destination"] = std::string(destination);
+  e.numbers["from"] = static_cast<int64_t>(from);
+  e.numbers["to"] = static_cast<int64_t>(to);
+  e.numbers["entries"] = static_cast<int64_t>(to > from ? to - from : 0);
+  return e;
 }
 
 std::string B64(const Hash& h) { return crypto::Base64Encode(h); }
@@ -195,7 +212,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   static bool cp_new = false;
   cp->add_flag("--new", cp_new, "Sign a checkpoint of the current log now, then print it");
   cp->callback([&ctx] {
-    auto log = OpenLog(ctx, cp_new);
+    auto log = OpenLog(ctx, cp_new, "audit checkpoint");
     if (!log.ok()) return Report(ctx, "audit checkpoint", log.status());
     std::optional<audit::SignedCheckpoint> c;
     if (cp_new) {
@@ -225,7 +242,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
     if (pr_index.has_value() == pr_from.has_value()) {
       return Report(ctx, "audit proof", InvalidArgument("give either --index or --from"));
     }
-    auto log = OpenLog(ctx, false);
+    auto log = OpenLog(ctx, false, "audit proof");
     if (!log.ok()) return Report(ctx, "audit proof", log.status());
     auto latest = (*log)->LatestCheckpoint();
     const uint64_t def = latest ? latest->checkpoint.size : (*log)->size();
@@ -248,13 +265,18 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   auto* ve = audit_cmd->add_subcommand(
       "verify", "Recompute the Merkle tree from the stored entries and check every stored checkpoint");
   static std::string ve_checkpoint;
-  static bool ve_strict = false, ve_decode = false;
+  static bool ve_strict = false, ve_decode = false, ve_no_key = false, ve_every_tag = false;
   ve->add_option("--checkpoint", ve_checkpoint, "Also check against a checkpoint kept earlier (detects rewriting and truncation)");
   ve->add_flag("--strict", ve_strict, "Fail when entries are not yet covered by a signed checkpoint");
   ve->add_flag("--decode", ve_decode, "Also check that every entry is a canonical event");
+  ve->add_flag("--no-signing-key", ve_no_key,
+               "Do not use DATA/audit/signing.key to authenticate uncovered entries (check as an auditor would)");
+  ve->add_flag("--every-tag", ve_every_tag, "Also check the tags of entries checkpoints cover (slower)");
   ve->callback([&ctx] {
     audit::VerifyOptions o;
     o.decode_events = ve_decode;
+    o.use_signing_key = !ve_no_key;
+    o.check_every_tag = ve_every_tag;
     if (!ve_checkpoint.empty()) {
       auto text = ReadAll(ve_checkpoint);
       if (!text.ok()) return Report(ctx, "audit verify", text.status());
@@ -269,8 +291,32 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
     const double rate = rep->seconds > 0 ? rep->entries / rep->seconds : 0;
     *ctx.out << "entries: " << rep->entries << "\ncheckpoints checked: " << rep->checkpoints_checked
              << "\nlatest checkpoint size: " << rep->latest_checkpoint_size
-             << "\nuncovered entries: " << rep->uncovered_entries << "\ntorn tail bytes: " << rep->torn_tail_bytes
+             << "\nuncovered entries: " << rep->uncovered_entries;
+    if (rep->uncovered_entries > 0) {
+      *ctx.out << " (authenticated by their tags: " << rep->uncovered_authenticated
+               << ", not authenticated: " << rep->uncovered_unauthenticated << ", forged: " << rep->forged_entries
+               << ")";
+    }
+    *ctx.out << "\nentry tags: "
+             << (rep->format < 2            ? "none (format 1 log)"
+                 : rep->signing_key_used ? "checked with the signing key"
+                                         : "not checked (no signing key)")
+             << "\ntorn tail bytes: " << rep->torn_tail_bytes
              << "\nleaves per second: " << static_cast<uint64_t>(rate) << "\n";
+    // Entries after the latest checkpoint are covered by no signature: say
+    // so prominently, and whether there is evidence the log wrote them.
+    if (rep->uncovered_authenticated > 0) {
+      *ctx.out << "WARNING: " << rep->uncovered_authenticated
+               << " entries after the latest checkpoint are not signed yet; their tags show this log wrote them "
+                  "(a writer is running, or it stopped before its next checkpoint): `"
+               << ctx.program << " audit checkpoint --new` covers them\n";
+    }
+    if (rep->uncovered_unauthenticated > 0) {
+      *ctx.out << "WARNING: " << rep->uncovered_unauthenticated
+               << " entries after the latest checkpoint are covered by no signature and could not be authenticated "
+               << (rep->format < 2 ? "(format 1 log: entries carry no tag)" : "here (no signing key)")
+               << ": they are no evidence until a checkpoint covers them\n";
+    }
     if (!rep->ok()) {
       *ctx.out << "FAILED: " << rep->problems.size() << " problem(s)\n";
       ctx.exit_code = 1;
@@ -278,7 +324,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       *ctx.out << "FAILED: " << rep->uncovered_entries << " entries are not covered by a signed checkpoint\n";
       ctx.exit_code = 1;
     } else {
-      *ctx.out << "OK\n";
+      *ctx.out << (rep->uncovered_entries > 0 ? "OK (see the warning)\n" : "OK\n");
     }
   });
 
@@ -324,29 +370,50 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   ex->add_option("--from", ex_from, "First leaf index");
   ex->add_option("--to", ex_to, "End leaf index (exclusive)");
   ex->callback([&ctx] {
-    auto log = OpenLog(ctx, false);
-    if (!log.ok()) return Report(ctx, "audit export", log.status());
+    int port = 0;
+    std::string host;
     if (!ex_syslog.empty()) {
       const auto colon = ex_syslog.rfind(':');
-      int port = 0;
       if (colon == std::string::npos ||
           std::from_chars(ex_syslog.data() + colon + 1, ex_syslog.data() + ex_syslog.size(), port).ec != std::errc()) {
         return Report(ctx, "audit export", InvalidArgument("--syslog wants HOST:PORT"));
       }
-      auto n = audit::ExportSyslog(**log, ex_syslog.substr(0, colon), port, SystemClock::Instance(), ex_from, ex_to);
-      if (!n.ok()) return Report(ctx, "audit export", n.status());
-      *ctx.err << "sent " << *n << " entries to " << ex_syslog << "\n";
-      return;
+      host = ex_syslog.substr(0, colon);
+    }
+    if (!audit::FileSystem::Default().Exists(ctx.audit_dir() + "/entries.log")) {
+      return Report(ctx, "audit export", NotFound(StrCat("no audit log in ", ctx.audit_dir())));
+    }
+    // A writer: the export is recorded, and covered by the checkpoint at close.
+    audit::LogOptions lo;
+    lo.create_if_missing = false;
+    auto log = OpenAuditLogForWriting(ctx, "audit export", lo);
+    if (!log.ok()) return Report(ctx, "audit export", log.status());
+    const uint64_t end = std::min(ex_to, (*log)->size());
+    const std::string_view format = ex_syslog.empty() ? "jsonl" : "syslog";
+    const std::string_view dest = !ex_syslog.empty() ? "syslog" : ex_out.empty() ? "stdout" : "file";
+    if (auto r = (*log)->Append(ExportEvent("started", format, dest, ex_from, end)); !r.ok()) {
+      return Report(ctx, "audit export", IOError(StrCat("the export could not be recorded, nothing was exported: ",
+                                                        MessageOf(r.status()))));
     }
     Status s;
-    if (ex_out.empty()) {
-      s = audit::ExportJsonLines(**log, *ctx.out, ex_from, ex_to);
+    uint64_t sent = end > ex_from ? end - ex_from : 0;
+    if (!ex_syslog.empty()) {
+      auto n = audit::ExportSyslog(**log, host, port, SystemClock::Instance(), ex_from, end);
+      s = n.status();
+      if (n.ok()) sent = *n;
+    } else if (ex_out.empty()) {
+      s = audit::ExportJsonLines(**log, *ctx.out, ex_from, end);
     } else {
       std::ofstream f(ex_out, std::ios::binary | std::ios::trunc);
-      if (!f) return Report(ctx, "audit export", IOError(StrCat("cannot write ", ex_out)));
-      s = audit::ExportJsonLines(**log, f, ex_from, ex_to);
+      s = f ? audit::ExportJsonLines(**log, f, ex_from, end) : IOError(StrCat("cannot write ", ex_out));
     }
-    if (!s.ok()) Report(ctx, "audit export", s);
+    audit::Event done = ExportEvent(s.ok() ? "completed" : "failed", format, dest, ex_from, end);
+    done.numbers["sent"] = static_cast<int64_t>(s.ok() ? sent : 0);
+    Status recorded = (*log)->Append(done).status();
+    if (recorded.ok()) recorded = (*log)->Close();
+    if (!s.ok()) return Report(ctx, "audit export", s);
+    if (!recorded.ok()) return Report(ctx, "audit export", recorded);
+    if (!ex_syslog.empty()) *ctx.err << "sent " << sent << " entries to " << ex_syslog << "\n";
   });
 
   // query
@@ -362,7 +429,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
     if ((qu_account > 0) == (qu_person > 0)) {
       return Report(ctx, "audit query", InvalidArgument("give either --account or --person"));
     }
-    auto log = OpenLog(ctx, false);
+    auto log = OpenLog(ctx, false, "audit query");
     if (!log.ok()) return Report(ctx, "audit query", log.status());
     auto q = audit::QueryIndex::Open(ctx.audit_dir() + "/index.db");
     if (!q.ok()) return Report(ctx, "audit query", q.status());
@@ -385,10 +452,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   at->add_option("--threads", at_threads, "Concurrent writers");
   at->add_flag("--ack", at_ack, "Print each acknowledged leaf index on stdout as soon as Append returns");
   at->callback([&ctx] {
-    audit::LogOptions o;
-    auto& fs = audit::FileSystem::Default();
-    if (Status s = fs.CreateDir(ctx.data_dir); !s.ok()) return Report(ctx, "audit append-test-events", s);
-    auto log = AuditLog::Open(ctx.audit_dir(), o);
+    auto log = OpenAuditLogForWriting(ctx, "audit append-test-events");
     if (!log.ok()) return Report(ctx, "audit append-test-events", log.status());
     std::atomic<uint64_t> next{0};
     std::atomic<bool> failed{false};

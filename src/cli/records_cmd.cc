@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/audit_sink.h"
 #include "cli/common.h"
 #include "core/field_catalog.h"
 #include "core/strings.h"
@@ -102,26 +103,76 @@ void RunImport(Context& ctx, const ImportArgs& args) {
   ctx.exit_code = report->rejected > 0 ? 1 : 0;
 }
 
+// Encrypted values under keys other than `active`.
+StatusOr<int64_t> ValuesUnderOlderKeys(store::Store& st, uint32_t active) {
+  CLOISON_ASSIGN_OR_RETURN(auto stats, st.Stats());
+  int64_t n = 0;
+  for (const auto& [id, count] : stats.values_per_key)
+    if (static_cast<uint32_t>(id) != active) n += count;
+  return n;
+}
+
+// The rotation is recorded in the audit log (key_rotation events: started
+// once the new key is active, then completed or failed, with the number of
+// values moved; never key material). The log is opened first: while a
+// server holds it, nothing is rotated.
 void RunKeysRotate(Context& ctx, int64_t batch) {
   auto st = OpenStore(ctx);
   if (!st.ok()) return Fail(ctx, "keys rotate", st.status());
+  auto log = OpenAuditLogForWriting(ctx, "keys rotate");
+  if (!log.ok()) return Fail(ctx, "keys rotate", log.status());
+  const Clock& clock = SystemClock::Instance();
+  auto record = [&](audit::Event e) -> Status { return (*log)->Append(e).status(); };
   auto id = (*st)->AddKeyAndActivate();
-  if (!id.ok()) return Fail(ctx, "keys rotate", id.status());
+  if (!id.ok()) {
+    audit::Event e = KeyRotationEvent(clock.NowMicros(), "failed", 0);
+    e.details["step"] = "add key";
+    (void)record(e);  // the rotation's error is the one to report
+    return Fail(ctx, "keys rotate", id.status());
+  }
+  auto before = ValuesUnderOlderKeys(**st, *id);
+  if (!before.ok()) return Fail(ctx, "keys rotate", before.status());
+  {
+    audit::Event e = KeyRotationEvent(clock.NowMicros(), "started", *id);
+    e.numbers["values_to_reencrypt"] = *before;
+    if (Status s = record(e); !s.ok()) {
+      return Fail(ctx, "keys rotate",
+                  IOError(StrCat("key ", *id, " is active for new writes, but the audit log could not record the "
+                                 "rotation, so nothing was re-encrypted: ", MessageOf(s))));
+    }
+  }
   *ctx.out << "new data key " << *id << " is active for new writes; re-encrypting existing records\n";
   ProgressBar bar("re-encrypting");
-  int64_t first_remaining = -1, done = 0;
+  int64_t first_remaining = -1, done = 0, batches = 0;
+  auto finish = [&](std::string_view decision, std::string_view step) -> Status {
+    audit::Event e = KeyRotationEvent(clock.NowMicros(), decision, *id);
+    e.numbers["batches"] = batches;
+    if (auto left = ValuesUnderOlderKeys(**st, *id); left.ok()) {
+      e.numbers["values_reencrypted"] = *before - *left;
+      e.numbers["values_remaining"] = *left;
+    }
+    if (!step.empty()) e.details["step"] = std::string(step);
+    CLOISON_RETURN_IF_ERROR(record(e));
+    return (*log)->Close();
+  };
   for (;;) {
     auto remaining = (*st)->ReencryptBatch(batch);
     if (!remaining.ok()) {
       bar.Done();
+      (void)finish("failed", "re-encrypt");
       return Fail(ctx, "keys rotate", remaining.status());
     }
+    ++batches;
     if (first_remaining < 0) first_remaining = *remaining + std::min<int64_t>(batch, *remaining + batch);
     done = first_remaining - *remaining;
     bar.Update(static_cast<uint64_t>(done), static_cast<uint64_t>(std::max<int64_t>(first_remaining, 1)));
     if (*remaining == 0) break;
   }
   bar.Done();
+  if (Status s = finish("completed", ""); !s.ok()) {
+    return Fail(ctx, "keys rotate",
+                IOError(StrCat("re-encryption complete, but the audit log could not record it: ", MessageOf(s))));
+  }
   *ctx.out << "rotation complete: every record is encrypted under key " << *id
            << " (older keys are kept to read backups; see docs/storage-format.md)\n";
 }

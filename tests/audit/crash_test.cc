@@ -3,6 +3,12 @@
 // tail is cut), verify, and hold every entry the child acknowledged, with the
 // content the child wrote. Power loss (unsynced bytes lost) is covered in
 // log_test.cc with the fault-injecting file system.
+//
+// Nothing here depends on the machine's speed: each round waits (without a
+// timeout) for the child's first acknowledgement before the random delay to
+// the kill starts, so every round checks at least one acknowledged entry
+// however slow the disk; how many more depends on the disk and is only
+// printed. The time budget bounds the number of rounds, not what passes.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,8 +55,16 @@ TEST(CrashTest, SigkillUnderLoadLosesNoAcknowledgedEntry) {
     }
     ::close(fds[1]);
     std::string data;
-    const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(30 + rnd.Uniform(400));
     char buf[65536];
+    // The first acknowledgement (or end of file if the child died early,
+    // which the WIFSIGNALED check below reports).
+    while (data.find('\n') == std::string::npos) {
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    const size_t acks_before = all_acks.size();
+    const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(rnd.Uniform(400));
     while (std::chrono::steady_clock::now() < kill_at) {
       pollfd p{fds[0], POLLIN, 0};
       if (::poll(&p, 1, 5) > 0) {
@@ -70,12 +84,17 @@ TEST(CrashTest, SigkillUnderLoadLosesNoAcknowledgedEntry) {
     std::istringstream in(data);
     Ack a;
     while (in >> a.index >> a.writer >> a.seq) all_acks.push_back(a);
+    ASSERT_GT(all_acks.size(), acks_before) << "round " << rounds << ": the child acknowledged nothing";
 
     LogOptions o;
     o.checkpoint_on_close = true;
     auto log = AuditLog::Open(dir, o);
     ASSERT_TRUE(log.ok()) << "round " << rounds << ": " << log.status();
     torn += (*log)->recovery().torn_bytes_cut > 0;
+    // Recovery is recorded in the log whenever it cut or signed anything.
+    auto rec = (*log)->AppendRecoveryEvent();
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    EXPECT_EQ(rec->has_value(), (*log)->recovery().Eventful());
     for (const Ack& ack : all_acks) {
       ASSERT_LT(ack.index, (*log)->size()) << "acknowledged entry lost, round " << rounds;
       auto leaf = (*log)->ReadEntry(ack.index);
@@ -94,7 +113,9 @@ TEST(CrashTest, SigkillUnderLoadLosesNoAcknowledgedEntry) {
     ASSERT_TRUE(rep->ok()) << rep->problems[0];
     EXPECT_EQ(rep->uncovered_entries, 0u);
   }
-  EXPECT_GT(all_acks.size(), 1000u);
+  // At least one acknowledged entry per round (asserted above), whatever
+  // the disk's speed.
+  EXPECT_GE(all_acks.size(), static_cast<size_t>(rounds));
   std::cerr << "[crash test] " << rounds << " kills, " << all_acks.size() << " acknowledged entries checked, " << torn
             << " torn tails cut\n";
   std::filesystem::remove_all(dir);

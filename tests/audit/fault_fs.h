@@ -3,7 +3,9 @@
 // and entries.log may get a torn tail.
 #pragma once
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -16,6 +18,9 @@ class FaultFs final : public FileSystem {
   bool fail_sync = false;
   bool fail_write = false;
   bool crashed = false;  // every operation fails, as if the process were gone
+  // Called at the start of every File::Sync with the file's path: a test can
+  // hold a sync there, to order concurrent appenders without timing.
+  std::function<void(const std::string& path)> on_sync;
 
   StatusOr<std::unique_ptr<File>> Open(const std::string& path, bool create) override;
   Status CreateDir(const std::string& p) override { return crashed ? IOError("crashed") : base().CreateDir(p); }
@@ -57,6 +62,7 @@ class FaultFile final : public File {
   }
   Status ReadAt(uint64_t o, std::span<uint8_t> out, size_t* got) const override { return f_->ReadAt(o, out, got); }
   Status Sync() override {
+    if (fs_->on_sync) fs_->on_sync(path_);
     if (fs_->crashed || fs_->fail_sync) return IOError("injected fdatasync failure");
     CLOISON_RETURN_IF_ERROR(f_->Sync());
     CLOISON_ASSIGN_OR_RETURN(uint64_t sz, f_->Size());

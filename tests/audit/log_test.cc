@@ -10,9 +10,12 @@
 #include <set>
 #include <sys/stat.h>
 #include <thread>
+#include <condition_variable>
 
+#include "audit/entry_tag.h"
 #include "audit/export.h"
 #include "audit/log.h"
+#include "audit/record.h"
 #include "audit/query_index.h"
 #include "audit/verify.h"
 #include "crypto/aead.h"
@@ -49,6 +52,27 @@ class LogTest : public ::testing::Test {
     e.fields = {"nom"};
     e.details["i"] = std::to_string(i);
     return e;
+  }
+  // Raw frame payloads of entries.log (leaf || tag in format 2).
+  std::vector<std::string> RawFrames() {
+    auto f = FileSystem::Default().Open(dir_ + "/entries.log", false);
+    FrameReader r(**f, kFileHeaderSize);
+    std::vector<std::string> out;
+    std::string_view p;
+    uint64_t off;
+    while (*r.Next(&p, &off)) out.emplace_back(p);
+    return out;
+  }
+  void AppendRawFrame(const std::string& payload) {
+    std::string frame;
+    AppendFrame(frame, payload);
+    std::ofstream(dir_ + "/entries.log", std::ios::app | std::ios::binary) << frame;
+  }
+  std::string ReadText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
   }
   std::string dir_;
   FakeClock clock_;
@@ -98,7 +122,7 @@ TEST_F(LogTest, AppendProveReopen) {
   EXPECT_EQ(rep->entries, 101u);
 }
 
-TEST_F(LogTest, ConcurrentAppendsShareSyncsAndGetDistinctIndexes) {
+TEST_F(LogTest, ConcurrentAppendsGetDistinctIndexes) {
   auto log = AuditLog::Open(dir_, Opts());
   ASSERT_TRUE(log.ok()) << log.status();
   constexpr int kThreads = 16, kEach = 200;
@@ -127,6 +151,77 @@ TEST_F(LogTest, ConcurrentAppendsShareSyncsAndGetDistinctIndexes) {
   }
   EXPECT_EQ(all.size(), size_t(kThreads * kEach));
   EXPECT_EQ((*log)->size(), uint64_t(kThreads * kEach));
+  const LogStats st = (*log)->stats();
+  EXPECT_EQ(st.appends, uint64_t(kThreads * kEach));
+  EXPECT_GE(st.syncs, 1u);
+  EXPECT_LE(st.syncs, st.appends);  // how much fewer depends on timing: see the next test
+  EXPECT_EQ(st.backlog_entries, 0u);
+  EXPECT_EQ(st.backlog_bytes, 0u);
+}
+
+// Group commit, deterministically: the first appender's fdatasync is held
+// (through the injected file system) until every other appender has queued
+// behind it; then all of those are made durable by one more write and one
+// more fdatasync. While the sync is held, the backlog counts them all.
+TEST_F(LogTest, QueuedAppendersShareOneSync) {
+  testing::FaultFs ffs;
+  std::mutex m;
+  std::condition_variable cv;
+  bool hold = false, holding = false, release = false;
+  ffs.on_sync = [&](const std::string& path) {
+    if (!path.ends_with("/entries.log")) return;
+    std::unique_lock<std::mutex> l(m);
+    if (!hold) return;
+    hold = false;
+    holding = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  };
+  auto o = Opts();
+  o.fs = &ffs;
+  o.checkpoint_every_entries = 0;  // no checkpoint syncs in between
+  o.checkpoint_every_micros = 0;
+  auto log = AuditLog::Open(dir_, o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->stats().syncs, 0u);
+  {
+    std::lock_guard<std::mutex> l(m);
+    hold = true;
+  }
+  constexpr int kWriters = 16;
+  std::vector<std::thread> ts;
+  std::vector<StatusOr<uint64_t>> got(kWriters, StatusOr<uint64_t>(Internal("not run")));
+  ts.emplace_back([&] { got[0] = (*log)->Append(Ev(1, 1, 0)); });
+  {
+    std::unique_lock<std::mutex> l(m);
+    cv.wait(l, [&] { return holding; });  // the first batch is being synced
+  }
+  for (int t = 1; t < kWriters; ++t) ts.emplace_back([&, t] { got[t] = (*log)->Append(Ev(t + 1, 1, t)); });
+  // No sleep: wait until the log itself says all of them are queued.
+  while ((*log)->stats().backlog_entries < uint64_t(kWriters)) std::this_thread::yield();
+  const LogStats held = (*log)->stats();
+  EXPECT_EQ(held.backlog_entries, uint64_t(kWriters));
+  EXPECT_GT(held.backlog_bytes, uint64_t(kWriters) * kFrameHeaderSize);
+  EXPECT_EQ(held.appends, 0u);
+  EXPECT_EQ(held.syncs, 0u);
+  {
+    std::lock_guard<std::mutex> l(m);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : ts) t.join();
+  std::set<uint64_t> indexes;
+  for (const auto& r : got) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    indexes.insert(*r);
+  }
+  EXPECT_EQ(indexes.size(), size_t(kWriters));
+  const LogStats st = (*log)->stats();
+  EXPECT_EQ(st.appends, uint64_t(kWriters));
+  EXPECT_EQ(st.syncs, 2u);  // 1 entry, then 15 entries: fewer syncs than appends
+  EXPECT_EQ(st.backlog_entries, 0u);
+  EXPECT_EQ(st.backlog_bytes, 0u);
+  EXPECT_EQ(st.size, uint64_t(kWriters));
 }
 
 TEST_F(LogTest, TornTailIsCutAndReported) {
@@ -148,7 +243,213 @@ TEST_F(LogTest, TornTailIsCutAndReported) {
   EXPECT_EQ((*log)->recovery().torn_bytes_cut, 13u);
   EXPECT_FALSE((*log)->recovery().torn_reason.empty());
   EXPECT_EQ(fs::file_size(dir_ + "/entries.log"), size_before);
-  EXPECT_EQ(*(*log)->Append(Ev(1, 1, 99)), 10u);
+  // What recovery did goes into the log itself, once.
+  auto rec = (*log)->AppendRecoveryEvent();
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  ASSERT_TRUE(rec->has_value());
+  EXPECT_EQ(**rec, 10u);
+  auto e = DecodeEvent(*(*log)->ReadEntry(10));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->kind, EventKind::kSystem);
+  EXPECT_EQ(e->decision, "recovered");
+  EXPECT_EQ(e->numbers.at("torn_bytes_cut"), 13);
+  EXPECT_EQ(e->numbers.at("torn_offset"), int64_t(size_before));
+  EXPECT_EQ(e->numbers.at("entries"), 10);
+  EXPECT_FALSE(e->details.at("torn_reason").empty());
+  EXPECT_FALSE((*(*log)->AppendRecoveryEvent()).has_value());
+  EXPECT_EQ(*(*log)->Append(Ev(1, 1, 99)), 11u);
+}
+
+TEST_F(LogTest, CleanOpenRecordsNoRecoveryEvent) {
+  {
+    auto log = AuditLog::Open(dir_, Opts());
+    ASSERT_TRUE((*log)->Append(Ev(1, 1, 0)).ok());
+  }
+  auto log = AuditLog::Open(dir_, Opts());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_FALSE((*log)->recovery().Eventful());
+  auto rec = (*log)->AppendRecoveryEvent();
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->has_value());
+  EXPECT_EQ((*log)->size(), 1u);
+}
+
+// After a crash between appends and the next checkpoint, the entries past
+// it are not signed, but their tags show this log wrote them: verify says
+// so (and, without the private key, that it cannot tell); the next Open
+// signs them and records that it did.
+TEST_F(LogTest, UncoveredEntriesAfterACrashAreAuthenticatedThenSigned) {
+  testing::FaultFs ffs;
+  auto o = Opts();
+  o.fs = &ffs;
+  o.checkpoint_every_entries = 0;
+  o.checkpoint_every_micros = 0;
+  {
+    auto log = AuditLog::Open(dir_, o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 7; ++i) ASSERT_TRUE((*log)->Append(Ev(1, 1, i)).ok());
+    ffs.crashed = true;  // dies: no checkpoint at close
+  }
+  ffs.DropUnsynced();
+  ffs.crashed = false;
+  auto rep = VerifyLog(dir_);
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_TRUE(rep->ok()) << rep->problems[0];
+  EXPECT_EQ(rep->format, 2);
+  EXPECT_TRUE(rep->signing_key_used);
+  EXPECT_EQ(rep->uncovered_entries, 7u);
+  EXPECT_EQ(rep->uncovered_authenticated, 7u);
+  EXPECT_EQ(rep->forged_entries, 0u);
+  VerifyOptions auditor;
+  auditor.use_signing_key = false;
+  auto arep = VerifyLog(dir_, auditor);
+  ASSERT_TRUE(arep.ok());
+  EXPECT_TRUE(arep->ok());
+  EXPECT_FALSE(arep->signing_key_used);
+  EXPECT_EQ(arep->uncovered_unauthenticated, 7u);
+
+  auto log = AuditLog::Open(dir_, o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  const RecoveryReport& r = (*log)->recovery();
+  EXPECT_EQ(r.last_checkpoint_size, 0u);
+  EXPECT_EQ(r.uncovered_entries, 7u);
+  EXPECT_TRUE(r.uncovered_signed_at_open);
+  EXPECT_EQ(r.rehashed, 7u);  // re-read to check their tags
+  EXPECT_EQ((*log)->LatestCheckpoint()->checkpoint.size, 7u);
+  auto rec = (*log)->AppendRecoveryEvent();
+  ASSERT_TRUE(rec.ok() && rec->has_value()) << rec.status();
+  auto e = DecodeEvent(*(*log)->ReadEntry(**rec));
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->numbers.at("uncovered_entries"), 7);
+  EXPECT_EQ(e->numbers.at("last_checkpoint_size"), 0);
+  EXPECT_EQ(e->numbers.count("torn_bytes_cut"), 0u);
+  EXPECT_NE(e->details.at("uncovered").find("signed at open"), std::string::npos);
+}
+
+// Someone with write access to the files but not the signing key appends
+// frames (valid checksums) after the latest checkpoint: a made-up entry, or
+// a copy of an authentic one. Open refuses to sign over them; verify fails.
+TEST_F(LogTest, ForgedOrReplayedEntriesAfterTheLatestCheckpointAreRefused) {
+  {
+    auto log = AuditLog::Open(dir_, Opts());
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE((*log)->Append(Ev(1, 1, i)).ok());
+  }  // closed: a checkpoint covers the 10 entries
+  const auto clean_size = fs::file_size(dir_ + "/entries.log");
+  const auto frames = RawFrames();
+  ASSERT_EQ(frames.size(), 10u);
+  ASSERT_EQ(frames[9].size(), EncodeEvent(Ev(1, 1, 9)).size() + kEntryTagSize);
+  const std::string made_up = EncodeEvent(Ev(666, 1, 0)) + std::string(kEntryTagSize, '\x42');
+  for (const std::string& forged : {made_up, frames[9]}) {
+    fs::resize_file(dir_ + "/entries.log", clean_size);
+    AppendRawFrame(forged);
+    const std::string entries = ReadText(dir_ + "/entries.log"), state = ReadText(dir_ + "/tree.state");
+    const std::string checkpoints = ReadText(dir_ + "/checkpoints.log");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto log = AuditLog::Open(dir_, Opts());
+      ASSERT_FALSE(log.ok());
+      EXPECT_TRUE(IsCorruption(log.status())) << log.status();
+      EXPECT_NE(std::string(MessageOf(log.status())).find("authentication tag"), std::string::npos) << log.status();
+      // A refused Open changes nothing (it once rewrote tree.state on its
+      // way out, and the next Open then cut the whole file as a torn tail).
+      EXPECT_EQ(ReadText(dir_ + "/entries.log"), entries);
+      EXPECT_EQ(ReadText(dir_ + "/tree.state"), state);
+      EXPECT_EQ(ReadText(dir_ + "/checkpoints.log"), checkpoints);
+    }
+    auto rep = VerifyLog(dir_);
+    ASSERT_TRUE(rep.ok());
+    EXPECT_FALSE(rep->ok());
+    EXPECT_EQ(rep->uncovered_entries, 1u);
+    EXPECT_EQ(rep->forged_entries, 1u);
+    // An auditor without the private key cannot tell: reported, not failed.
+    VerifyOptions auditor;
+    auditor.use_signing_key = false;
+    auto arep = VerifyLog(dir_, auditor);
+    ASSERT_TRUE(arep.ok());
+    EXPECT_TRUE(arep->ok());
+    EXPECT_EQ(arep->uncovered_unauthenticated, 1u);
+  }
+  // With the key, the same entry is accepted: the tag is the whole difference.
+  fs::resize_file(dir_ + "/entries.log", clean_size);
+  auto tagger = EntryTagger::FromPrivateKey(ReadText(dir_ + "/signing.key"));
+  ASSERT_TRUE(tagger.ok()) << tagger.status();
+  const std::string leaf = EncodeEvent(Ev(2, 2, 10));
+  const EntryTag tag = tagger->Tag(10, HashLeaf(crypto::AsBytes(leaf)));
+  AppendRawFrame(leaf + std::string(tag.begin(), tag.end()));
+  auto log = AuditLog::Open(dir_, Opts());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->size(), 11u);
+  EXPECT_EQ(*(*log)->ReadEntry(10), leaf);
+}
+
+// Logs written before entry tags existed (format 1) keep working as format 1.
+TEST_F(LogTest, FormatOneLogsStayReadableAndAppendable) {
+  {
+    auto log = AuditLog::Open(dir_, Opts());  // creates the keys; no entries
+    ASSERT_TRUE(log.ok());
+  }
+  // Rewrite entries.log as a format-1 file with 3 entries.
+  std::string data(kEntriesMagicV1);
+  for (int i = 0; i < 3; ++i) AppendFrame(data, EncodeEvent(Ev(1, 1, i)));
+  std::ofstream(dir_ + "/entries.log", std::ios::binary | std::ios::trunc) << data;
+  fs::remove(dir_ + "/tree.state");  // caches: rebuilt from entries.log
+  {
+    auto log = AuditLog::Open(dir_, Opts());
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ((*log)->format(), 1);
+    EXPECT_EQ((*log)->size(), 3u);
+    EXPECT_EQ(*(*log)->ReadEntry(2), EncodeEvent(Ev(1, 1, 2)));
+    EXPECT_EQ(*(*log)->Append(Ev(1, 1, 3)), 3u);
+  }
+  EXPECT_EQ(ReadText(dir_ + "/entries.log").substr(0, kFileHeaderSize), kEntriesMagicV1);
+  auto rep = VerifyLog(dir_);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->ok()) << rep->problems[0];
+  EXPECT_EQ(rep->format, 1);
+  EXPECT_EQ(rep->entries, 4u);
+  EXPECT_EQ(rep->uncovered_entries, 0u);
+}
+
+// One process at a time: a second Open (another process, or this one) is
+// refused before anything is touched, and says who holds the log.
+TEST_F(LogTest, SecondOpenIsRefusedAndNamesTheHolder) {
+  auto o = Opts();
+  o.lock_owner = "cloison serve";
+  auto first = AuditLog::Open(dir_, o);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE((*first)->Append(Ev(1, 1, 0)).ok());
+  const auto size = fs::file_size(dir_ + "/entries.log");
+  auto second = AuditLog::Open(dir_, Opts());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  auto holder = LockHolderOf(second.status());
+  ASSERT_TRUE(holder.has_value());
+  EXPECT_EQ(holder->pid, ::getpid());
+  EXPECT_EQ(holder->owner, "cloison serve");
+  EXPECT_NE(std::string(MessageOf(second.status())).find(std::to_string(::getpid())), std::string::npos);
+  EXPECT_EQ(fs::file_size(dir_ + "/entries.log"), size);
+  EXPECT_FALSE(LockHolderOf(IOError("x")).has_value());
+  first->reset();
+  EXPECT_TRUE(AuditLog::Open(dir_, Opts()).ok());  // released at close
+}
+
+TEST_F(LogTest, CheckpointIntervalsOfZeroDisableAutomaticCheckpoints) {
+  auto o = Opts();
+  o.checkpoint_every_entries = 0;
+  o.checkpoint_every_micros = 0;
+  {
+    auto log = AuditLog::Open(dir_, o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE((*log)->Append(Ev(1, 1, i)).ok());
+      clock_.AdvanceSeconds(3600);
+    }
+    EXPECT_EQ((*log)->LatestCheckpoint()->checkpoint.size, 0u);  // only Open's, of the empty log
+    EXPECT_EQ((*log)->stats().checkpoints_signed, 1u);
+  }
+  // Close still signs (checkpoint_on_close).
+  auto rep = VerifyLog(dir_);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->latest_checkpoint_size, 50u);
 }
 
 TEST_F(LogTest, DamageBelowACheckpointIsCorruptionNotATornTail) {
@@ -283,6 +584,14 @@ TEST_F(LogTest, AutomaticCheckpointsByCountAndTime) {
   clock_.AdvanceSeconds(6);
   ASSERT_TRUE((*log)->Append(Ev(1, 1, 26)).ok());
   EXPECT_EQ((*log)->LatestCheckpoint()->checkpoint.size, 26u);
+  // Time alone signs nothing on an idle log, and the count restarts from
+  // the latest checkpoint, whichever rule issued it.
+  clock_.AdvanceSeconds(60);
+  EXPECT_EQ((*log)->LatestCheckpoint()->checkpoint.size, 26u);
+  for (int i = 27; i < 35; ++i) ASSERT_TRUE((*log)->Append(Ev(1, 1, i)).ok());
+  EXPECT_EQ((*log)->LatestCheckpoint()->checkpoint.size, 27u);  // the first append after 5 s
+  for (int i = 35; i < 38; ++i) ASSERT_TRUE((*log)->Append(Ev(1, 1, i)).ok());
+  EXPECT_EQ((*log)->LatestCheckpoint()->checkpoint.size, 37u);  // 10 after 27
   // Every checkpoint is consistent with every earlier one.
   auto all = (*log)->Checkpoints();
   for (size_t i = 1; i < all.size(); ++i) {

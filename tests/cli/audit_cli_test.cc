@@ -1,6 +1,8 @@
 // End-to-end tests of `cloison audit ...`, as an operator and an auditor run
 // them: checkpoints, proofs in RFC 6962 JSON, stand-alone proof checking with
-// exit codes 0/1/2, verify against a kept checkpoint, export, syslog.
+// exit codes 0/1/2, verify against a kept checkpoint, verify's answer on
+// entries after the latest checkpoint (authentic, unauthenticated, forged),
+// export (which records itself), syslog, recovery recorded in the log.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,7 +15,9 @@
 #include <sstream>
 #include <thread>
 
+#include "audit/log.h"
 #include "audit/merkle.h"
+#include "audit/record.h"
 #include "cli_test_util.h"
 #include "crypto/aead.h"
 #include "crypto/base64.h"
@@ -85,11 +89,15 @@ TEST_F(AuditCliTest, CheckpointProofVerifyProof) {
                  " --leaf-hash " + leaf_hash);
   EXPECT_EQ(r.exit_code, 2) << r.output;
 
-  // Grow the log; consistency 40 -> 90 with a get-sth-shaped tree head.
+  // Grow the log; consistency 40 -> N with a get-sth-shaped tree head (N:
+  // the 50 new entries, and the export events the two exports recorded).
   ASSERT_EQ(Audit("append-test-events 50").exit_code, 0);
   r = Audit("checkpoint");
-  ASSERT_NE(r.output.find("\n90\n"), std::string::npos) << r.output;
-  const std::string root90 = r.output.substr(r.output.find("\n90\n") + 4, 44);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const size_t nl1 = r.output.find('\n'), nl2 = r.output.find('\n', nl1 + 1);
+  const uint64_t n_new = std::stoull(r.output.substr(nl1 + 1, nl2 - nl1 - 1));
+  EXPECT_EQ(n_new, 40u + 2 * 2 + 50) << r.output;  // each export: started + completed
+  const std::string root90 = r.output.substr(nl2 + 1, 44);
   const std::string cp40 = [&] {
     std::ifstream in(dir_ / "cp40.txt");
     std::stringstream ss;
@@ -97,10 +105,10 @@ TEST_F(AuditCliTest, CheckpointProofVerifyProof) {
     return ss.str();
   }();
   const std::string root40 = cp40.substr(cp40.find("\n40\n") + 4, 44);
-  Write(dir_ / "sth.json", nlohmann::json({{"tree_size", 90}, {"timestamp", 1}, {"sha256_root_hash", root90},
+  Write(dir_ / "sth.json", nlohmann::json({{"tree_size", n_new}, {"timestamp", 1}, {"sha256_root_hash", root90},
                                            {"tree_head_signature", ""}})
                                .dump());
-  r = Audit("proof --from 40 --to 90");
+  r = Audit("proof --from 40 --to " + std::to_string(n_new));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Write(dir_ / "cons.json", r.output);
   r = RunCloison("audit verify-proof --sth " + (dir_ / "sth.json") + " --consistency " + (dir_ / "cons.json") +
@@ -194,6 +202,84 @@ TEST_F(AuditCliTest, ExportToSyslogOverLoopback) {
     ++frames;
   }
   EXPECT_EQ(frames, 5);
+}
+
+// Entries after the latest checkpoint: authentic ones (a writer stopped
+// before its next checkpoint) are a warning, exit 0 (--strict: 1); a frame
+// appended by someone without the signing key fails verify (exit 1) and the
+// log refuses to sign over it; an auditor without the private key is told
+// the uncovered entries cannot be authenticated (exit 0, --strict: 1).
+TEST_F(AuditCliTest, VerifyOnEntriesAfterTheLatestCheckpoint) {
+  ASSERT_EQ(Audit("append-test-events 5").exit_code, 0);
+  {
+    audit::LogOptions o;
+    o.checkpoint_on_open = o.checkpoint_on_close = false;
+    auto log = audit::AuditLog::Open(data_ + "/audit", o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    audit::Event e;
+    e.time = 1;
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE((*log)->Append(e).ok());
+  }
+  auto r = Audit("verify");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("uncovered entries: 2 (authenticated by their tags: 2, not authenticated: 0, forged: 0)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("WARNING: 2 entries after the latest checkpoint are not signed yet"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("OK (see the warning)"), std::string::npos) << r.output;
+  EXPECT_EQ(Audit("verify --strict").exit_code, 1);
+  r = Audit("verify --no-signing-key");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("could not be authenticated here (no signing key)"), std::string::npos) << r.output;
+
+  // A forged frame: a valid checksum and event, a made-up tag.
+  std::string frame;
+  audit::AppendFrame(frame, "{\"kind\":\"read\",\"time\":1,\"v\":2}" + std::string(audit::kEntryTagSize, 'x'));
+  std::ofstream(data_ + "/audit/entries.log", std::ios::app | std::ios::binary) << frame;
+  r = Audit("verify");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("1 entry after the latest checkpoint (size 5), from entry 7, does not carry this log's "
+                          "authentication tag"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("FAILED"), std::string::npos) << r.output;
+  r = Audit("verify --no-signing-key");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("WARNING: 3 entries after the latest checkpoint are covered by no signature"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(Audit("verify --no-signing-key --strict").exit_code, 1);
+  // Nothing signs over it.
+  r = Audit("checkpoint --new");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("authentication tag"), std::string::npos) << r.output;
+}
+
+// A command that opens the log and finds a torn tail cuts it and records
+// that in the log (kind system, decision recovered).
+TEST_F(AuditCliTest, TornTailCutByACommandIsRecordedInTheLog) {
+  ASSERT_EQ(Audit("append-test-events 3").exit_code, 0);
+  std::ofstream(data_ + "/audit/entries.log", std::ios::app | std::ios::binary)
+      << std::string("\x01\x02\x03\x04\x64\x00\x00\x00hello", 13);
+  auto r = Audit("proof --index 0 --size 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Audit("export");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::istringstream lines(r.output);
+  int recovered = 0;
+  for (std::string l; std::getline(lines, l);) {
+    auto j = nlohmann::json::parse(l);
+    if (j["event"]["kind"] == "system" && j["event"].value("decision", "") == "recovered") {
+      ++recovered;
+      EXPECT_EQ(j["index"], 3);
+      EXPECT_EQ(j["event"]["numbers"]["torn_bytes_cut"], 13);
+    }
+  }
+  EXPECT_EQ(recovered, 1);
+  r = Audit("verify");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("uncovered entries: 0\n"), std::string::npos) << r.output;
 }
 
 TEST_F(AuditCliTest, HelpAndExitCodes) {
