@@ -18,8 +18,10 @@
 //    "score":..,"explanation":"..","signals":[..],"repeats":..,"context":".."}
 // Exit codes: 0 (also when there is no alert), 2 bad --since or unknown
 // --account, 3 no audit log or store, or a read error.
+#include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <cstdio>
 #include <map>
