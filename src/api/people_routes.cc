@@ -16,7 +16,7 @@
 // whom Engine::Decide allows some purpose that releases their name, and shows
 // only the minimal fields (id, nom, prenom) that decision releases; never a
 // sensitive field. Every page that releases people's data goes through
-// ReleasePage (audited durably before it is sent). Writes keep the relation
+// ReleasePage (scored by the guard, then audited durably before it is sent). Writes keep the relation
 // index current (RelationIndex::OnPersonFollowed / OnOrientationChanged)
 // under the store mutex, so the index sees changes in commit order.
 //
