@@ -252,7 +252,7 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
 }
 
 ReadResult Gate::ReleasePage(const Caller& caller, guard::AccessKind kind, std::span<const PersonId> persons,
-                             std::string_view query, int64_t page, UnixMicros now) {
+                             std::string_view query, int64_t page, UnixMicros now, const audit::Event* entry) {
   ReadResult out;
   if (deps_.guard != nullptr) {
     guard::Access access;
@@ -273,6 +273,13 @@ ReadResult Gate::ReleasePage(const Caller& caller, guard::AccessKind kind, std::
                                                : "this account has been suspended after unusual activity";
       return out;
     }
+  }
+  if (entry != nullptr) {
+    if (Status s = Append(*entry); !s.ok()) {
+      out.outcome = Outcome::kUnavailable;
+      out.message = "the audit log is unavailable; nothing was sent";
+    }
+    return out;
   }
   audit::Event ev;
   ev.kind = audit::EventKind::kRead;

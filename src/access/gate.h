@@ -137,9 +137,14 @@ class Gate {
   // A listing or search page about to be released to `caller` (the people in
   // `persons` with minimal fields): quota is not charged (listing shows no
   // sensitive field) but the guard scores it (enumeration, honeytokens) and
-  // it is audited. kOk means the page may be sent.
+  // it is audited. kOk means the page may be sent. `entry`, when given, is
+  // the audit entry to append for the page as the caller shapes it (the
+  // API's: purpose, field names, 1-based page; its persons should be
+  // `persons`); null: the Gate's own (reason and details.kind = the kind,
+  // details.query, details.page = `page`). Refusals are audited by the Gate
+  // (guard_action) either way.
   ReadResult ReleasePage(const Caller& caller, guard::AccessKind kind, std::span<const PersonId> persons,
-                         std::string_view query, int64_t page, UnixMicros now);
+                         std::string_view query, int64_t page, UnixMicros now, const audit::Event* entry = nullptr);
 
   const policy::Engine& engine() const { return engine_; }
 

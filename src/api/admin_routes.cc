@@ -32,35 +32,6 @@ namespace {
 constexpr int64_t kDayUs = 86'400LL * 1'000'000;
 constexpr size_t kMaxReason = 2000;
 
-// A snapshot of the structure tree, from the relation index.
-struct Tree {
-  std::unordered_map<int64_t, std::optional<StructureId>> parent;
-  std::unordered_map<std::string, StructureId> by_code;
-
-  explicit Tree(const policy::RelationIndex& index) {
-    index.ForEachStructure([&](const policy::RelationIndex::StructureInfo& s) {
-      parent[s.id.value()] = s.parent;
-      by_code.emplace(std::string(s.code), s.id);
-    });
-  }
-  std::optional<StructureId> ByCode(const std::string& code) const {
-    auto it = by_code.find(code);
-    if (it == by_code.end()) return std::nullopt;
-    return it->second;
-  }
-  // s == top, or top is an ancestor of s.
-  bool AtOrBelow(StructureId s, StructureId top) const {
-    std::optional<StructureId> cur = s;
-    for (int depth = 0; cur && depth < 64; ++depth) {
-      if (*cur == top) return true;
-      auto it = parent.find(cur->value());
-      if (it == parent.end()) return false;
-      cur = it->second;
-    }
-    return false;
-  }
-};
-
 json TimeOrNull(UnixMicros t) { return t == 0 ? json(nullptr) : json(FormatTime(t)); }
 json IdOrNull(const std::optional<AccountId>& id) { return id ? json(id->value()) : json(nullptr); }
 
@@ -424,6 +395,7 @@ Response Handler::CreateAccount(Call& c) {
     created = deps_.iam->RequestTechnicalAccount(*c.who, t, reason);
   }
   if (!created.ok()) return IamError(created.status());
+  AccountChanged(created->id, /*reinstated=*/false);  // the guard knows it before its first access
 
   json j = {{"id", created->id.value()},
             {"status", std::string(iam::AccountStatusName(created->status))},
@@ -697,6 +669,11 @@ Response Handler::ApproveChangeRequest(Call& c) {
   }
   if (!s.ok()) return IamError(s);
   if (!after.ok()) return IamError(after.status());
+  // The change is applied: the guard sees the account as it now is (roles,
+  // approver, activation), and a reinstatement under dual control is the
+  // one way back from a guard suspension: its next access is scored afresh.
+  if (after->spec.target.valid())
+    AccountChanged(after->spec.target, after->spec.kind == iam::ChangeKind::kReenableAccount);
   return JsonResponse(200, json{{"change_request", RequestJson(*after, *deps_.index)}});
 }
 

@@ -218,7 +218,8 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
     : deps_(deps),
       limits_(limits),
       engine_(*deps.policy, *deps.index),
-            gate_(access::GateDeps{deps.store, deps.policy, deps.index, deps.audit, deps.guard, deps.accounts, &store_mu_},
+      iam_mu_(deps.iam_mutex != nullptr ? *deps.iam_mutex : own_iam_mu_),
+      gate_(access::GateDeps{deps.store, deps.policy, deps.index, deps.audit, deps.guard, deps.accounts, &store_mu_},
             access::GateOptions{.read_store = true,
                                 .on_audit_append = [this](int64_t micros) { metrics_.RecordAuditAppend(micros); }}) {
   AddRoute("GET", "/v1/healthz", false, &Handler::Healthz);
@@ -228,6 +229,8 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
   AddRoute("POST", "/v1/sessions", false, &Handler::Login);
   AddRoute("GET", "/v1/sessions", true, &Handler::ListSessions);
   AddRoute("DELETE", "/v1/sessions/current", true, &Handler::Logout);
+  AddRoute("POST", "/v1/sessions/step-up", true, &Handler::StepUp);
+  AddRoute("GET", "/v1/alerts", true, &Handler::ListAlerts);
   AddRoute("GET", "/v1/people/caseload", true, &Handler::Caseload);  // before /v1/people/{id}
   AddRoute("GET", "/v1/people/search", true, &Handler::SearchPeople);
   AddRoute("GET", "/v1/people/{id}", true, &Handler::ReadPerson);
@@ -385,11 +388,13 @@ Response Handler::Authenticate(Call& c) {
     c.session_token = crypto::SecretBytes::FromString(std::string_view(*auth).substr(kBearer.size()));
     std::lock_guard lock(iam_mu_);
     who = deps_.iam->Authenticate(c.session_token);
+    if (who.ok()) ReconcileAuthenticated(who->id, c.now);
   } else if (key != nullptr) {
     if (key->empty() || key->size() > 512) return ErrorResponse(401, code::kUnauthenticated, "invalid API key");
     c.api_key = true;
     std::lock_guard lock(iam_mu_);
     who = deps_.iam->AuthenticateApiKey(crypto::SecretBytes::FromString(*key), c.req.peer);
+    if (who.ok()) ReconcileAuthenticated(who->id, c.now);
   }
   if (!who.ok()) {
     if (who.status().code() == absl::StatusCode::kUnavailable || who.status().code() == absl::StatusCode::kDataLoss ||
@@ -599,11 +604,7 @@ Status Handler::AppendAudit(const audit::Event& e) {
 
 Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
                            std::string_view justification) {
-  access::Caller caller;
-  caller.principal = iam::ToPolicyPrincipal(*c.who);
-  caller.session = c.api_key ? "api_key" : StrCat(c.who->session_id);
-  caller.source = c.req.peer;
-  caller.quota = LimitsFor(c);
+  const access::Caller caller = CallerFor(c);
   access::ReadRequest rq;
   rq.person = PersonId(person_id);
   rq.purpose = purpose_name;
@@ -654,18 +655,8 @@ Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_
     }
     case access::Outcome::kThrottled:
     case access::Outcome::kStepUp:
-    case access::Outcome::kSuspended: {
-      metrics_.RecordGuardRefusal(std::string(guard::ActionName(res.verdict.action)));
-      const int status = res.outcome == access::Outcome::kThrottled ? 429
-                         : res.outcome == access::Outcome::kStepUp  ? 401
-                                                                    : 403;
-      const std::string_view ec = res.outcome == access::Outcome::kThrottled ? code::kGuardThrottled
-                                  : res.outcome == access::Outcome::kStepUp  ? code::kStepUpRequired
-                                                                             : code::kAccountSuspended;
-      // The explanation stays in the audit log for the security officer; the
-      // caller learns only what to do next.
-      return ErrorResponse(status, ec, res.message);
-    }
+    case access::Outcome::kSuspended:
+      return GuardRefusal(res);
     case access::Outcome::kUnavailable:
       return StatusResponse(IOError("audit"));
     case access::Outcome::kError:

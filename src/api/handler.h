@@ -2,7 +2,8 @@
 // Response, with no networking (server.h is the thin Beast layer over it), so
 // every route, limit and error is testable without sockets.
 //
-// Every people read runs the same path, in this order:
+// Every people read (and every listing or search page, see ReleasePage)
+// runs the same path, in this order:
 //   authenticate (session token or API key; iam refuses a suspended, expired
 //   or out-of-network account) -> access::Gate (access/gate.h): policy
 //   decision (deny: 403 + audit denial) -> per-account quota (429 + audit) ->
@@ -17,24 +18,34 @@
 // is a 4xx; the Handler catches every exception at its boundary, so even a
 // bug answers 500 "internal" rather than unwinding into the server.
 //
-// Thread-safety: Handle() may be called from any number of threads. The
-// store and the IamService are not thread-safe, so calls into each are
-// serialised by a mutex held by the Handler; the audit log, the policy, the
-// relation index, metrics and quotas are thread-safe themselves.
+// The guard (deps.guard, optional) also sees who the accounts are: the
+// Handler registers their profiles (SyncGuard, and at once after the API
+// creates or changes one), keeps step-ups (POST /v1/sessions/step-up) and
+// shows the guard's alerts to security officers and DPOs (GET /v1/alerts).
+//
+// Thread-safety: Handle() and SyncGuard() may be called from any number of
+// threads. The store and the IamService are not thread-safe, so calls into
+// each are serialised by a mutex (the iam one may be shared, see
+// HandlerDeps::iam_mutex); the audit log, the policy, the relation index,
+// the guard, metrics and quotas are thread-safe themselves.
 // Ownership: the Handler holds references to everything in HandlerDeps,
 // which must outlive it.
 #pragma once
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "api/http.h"
 #include "api/metrics.h"
 #include "access/gate.h"
 #include "access/quota.h"
+#include "guard/guard.h"
 #include "audit/log.h"
 #include "core/clock.h"
 #include "iam/repository.h"
@@ -65,6 +76,15 @@ struct HandlerDeps {
   // all accounts so that approvers above the caller are named). Read under
   // the iam mutex. null: only the accounts the caller sees are analysed.
   iam::AccountRepository* account_repo = nullptr;
+  // The mutex that serialises calls into `iam` and `account_repo`, when
+  // something else calls them while the Handler runs (IamAccountControl in
+  // `accounts`, which applies the guard's suspensions); null: the Handler's own.
+  std::mutex* iam_mutex = nullptr;
+  // How long a successful step-up (POST /v1/sessions/step-up) satisfies the
+  // guard's step-up verdicts for that session. Kept in memory only: a
+  // restart forgets step-ups (the session survives; the next step-up
+  // verdict asks again).
+  int64_t step_up_seconds = 15 * 60;
 };
 
 class Handler {
@@ -75,6 +95,26 @@ class Handler {
 
   // Never throws. `request.headers` names must be lower case.
   Response Handle(const Request& request);
+
+  // Keeps the guard's picture of the accounts current (no-op without
+  // deps.guard or deps.account_repo):
+  //  - registers every iam account whose record changed since the previous
+  //    call (all of them on the first), and those whose probation ended,
+  //    with GuardProfile (guard_support.h; structures from the store);
+  //  - clears the guard's state (Guard::Clear) of every active account
+  //    reinstated under dual control (an approved reenable request) after
+  //    its latest guard alert, if the guard still holds it under alert or
+  //    suspended: a reinstatement approved while the server was down, or
+  //    with the CLI while it runs. Each approved request is looked at once.
+  // The server calls it before serving (after loading the guard's state)
+  // and periodically; the API's own account changes (creation, approval)
+  // register at once and an approved reinstatement clears at once.
+  // Thread-safe (takes the iam mutex, then the store mutex, never both).
+  struct GuardSync {
+    int64_t registered = 0;  // profiles (re)registered by this call
+    int64_t cleared = 0;     // accounts cleared after a reinstatement
+  };
+  StatusOr<GuardSync> SyncGuard();
 
   Metrics& metrics() { return metrics_; }
   const Limits& limits() const { return limits_; }
@@ -100,6 +140,8 @@ class Handler {
   Response OpenApi(Call& c);
   Response Login(Call& c);
   Response Logout(Call& c);
+  Response StepUp(Call& c);
+  Response ListAlerts(Call& c);
   Response ListSessions(Call& c);
   Response ReadPerson(Call& c);
   Response RevealField(Call& c);
@@ -133,14 +175,39 @@ class Handler {
   // to `to` (confirm: the partner's accepted -> enrolled).
   Response MoveOrientation(Call& c, OrientationStatus to, bool confirm);
   // Every listing or search page that releases people's data goes through
-  // here before it is sent: a durable audit `read` entry (details kind =
-  // "search"|"list", the normalised query, the page; persons = the page's
-  // ids; fields = the minimal field names). Status 0: send the page; else
-  // the error to answer instead (503 when the audit append fails).
-  // `page_index` is 0-based. (To be routed through access::Gate::ReleasePage
-  // for guard scoring: one function to change.)
+  // here before it is sent, through access::Gate::ReleasePage: the guard
+  // scores it (listing volume, paging runs, search sweeps, honeytokens;
+  // refusals answer like the read path: 429 guard_throttled, 401
+  // step_up_required, 403 account_suspended), then a durable audit `read`
+  // entry (details kind = "search"|"list", the normalised query, the 1-based
+  // page; persons = the page's ids; fields = the minimal field names).
+  // Status 0: send the page; else the error to answer instead (503 when the
+  // audit append fails). `page_index` is 0-based.
   Response ReleasePage(Call& c, std::string_view kind, const std::vector<PersonId>& persons, std::string_view query,
                        int64_t page_index, std::string_view purpose, const std::vector<std::string>& fields);
+
+  // The authenticated caller as the Gate sees it (step-up state included).
+  access::Caller CallerFor(const Call& c);
+  // The answer to a Gate refusal by the guard (429 guard_throttled, 401
+  // step_up_required naming the step-up endpoint, 403 account_suspended),
+  // counted in the metrics.
+  Response GuardRefusal(const access::ReadResult& res);
+  // After the API changed an account (created, request approved): registers
+  // its profile with the guard; `reinstated`: clears the guard's state of it.
+  void AccountChanged(AccountId account, bool reinstated);
+  // The structure, from the cache SyncGuard fills (refilled from the store
+  // on a miss); nullopt if the store does not know it.
+  std::optional<Structure> StructureOf(StructureId id);
+  // Clears the guard's state of `account` if an approved reenable request
+  // for it postdates its latest alert (see SyncGuard). `approved`: the
+  // approved requests; `active`: iam says the account is active.
+  void ReconcileReinstatements(const std::vector<iam::ChangeRequest>& approved,
+                               const std::unordered_map<int64_t, bool>& active, GuardSync& out);
+  // Called with iam_mu_ held, for an account iam has just authenticated
+  // (so active): if the guard holds it under alert, looks for a
+  // reinstatement approved out of band (the CLI) at most every few seconds,
+  // so that the guard does not suspend again an account just reinstated.
+  void ReconcileAuthenticated(AccountId account, UnixMicros now);
 
   // The shared read path (see the file comment). `reveal` may be null.
   Response ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
@@ -154,10 +221,27 @@ class Handler {
   Limits limits_;
   policy::Engine engine_;
   Metrics metrics_;
-  std::mutex iam_mu_;
+  std::mutex own_iam_mu_;
+  std::mutex& iam_mu_;  // deps.iam_mutex or own_iam_mu_
   std::mutex store_mu_;
   access::Gate gate_;  // the read path (after store_mu_: it uses it)
   std::vector<Route> routes_;
+
+  // Step-up: session id -> until when its step-up holds.
+  std::mutex step_up_mu_;
+  std::unordered_map<int64_t, UnixMicros> step_up_until_;
+
+  // SyncGuard's memory, under guard_sync_mu_ (taken after, never before,
+  // iam_mu_ or store_mu_).
+  struct Registered {
+    UnixMicros updated_at = 0;
+    bool probation = false;
+  };
+  std::mutex guard_sync_mu_;
+  std::unordered_map<int64_t, Registered> registered_;     // account -> what was registered
+  std::unordered_set<int64_t> reinstatements_seen_;        // approved reenable requests looked at
+  std::unordered_map<int64_t, Structure> structures_;      // by id
+  std::unordered_map<int64_t, UnixMicros> reinstate_checked_;  // account -> last ReconcileAuthenticated query
 };
 
 }  // namespace cloison::api

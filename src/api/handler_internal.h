@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "core/status.h"
 #include "crypto/secret.h"
 #include "iam/service.h"
+#include "policy/relation_index.h"
 
 namespace cloison::api {
 
@@ -64,6 +66,36 @@ bool ParseU64Param(const std::map<std::string, std::string>& q, const std::strin
 bool OnlyParams(const std::map<std::string, std::string>& q, std::initializer_list<std::string_view> allowed,
                 Response& err);
 std::string_view Trim(std::string_view s);
+
+// A snapshot of the structure tree, from the relation index (the store's
+// structures, as iam's parent_of sees them).
+struct Tree {
+  std::unordered_map<int64_t, std::optional<StructureId>> parent;
+  std::unordered_map<std::string, StructureId> by_code;
+
+  explicit Tree(const policy::RelationIndex& index) {
+    index.ForEachStructure([&](const policy::RelationIndex::StructureInfo& s) {
+      parent[s.id.value()] = s.parent;
+      by_code.emplace(std::string(s.code), s.id);
+    });
+  }
+  std::optional<StructureId> ByCode(const std::string& code) const {
+    auto it = by_code.find(code);
+    if (it == by_code.end()) return std::nullopt;
+    return it->second;
+  }
+  // s == top, or top is an ancestor of s.
+  bool AtOrBelow(StructureId s, StructureId top) const {
+    std::optional<StructureId> cur = s;
+    for (int depth = 0; cur && depth < 64; ++depth) {
+      if (*cur == top) return true;
+      auto it = parent.find(cur->value());
+      if (it == parent.end()) return false;
+      cur = it->second;
+    }
+    return false;
+  }
+};
 
 }  // namespace internal
 }  // namespace cloison::api

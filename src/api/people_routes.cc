@@ -16,7 +16,7 @@
 // whom Engine::Decide allows some purpose that releases their name, and shows
 // only the minimal fields (id, nom, prenom) that decision releases; never a
 // sensitive field. Every page that releases people's data goes through
-// ReleasePage (audited durably before it is sent). Writes keep the relation
+// ReleasePage (scored by the guard, then audited durably before it is sent). Writes keep the relation
 // index current (RelationIndex::OnPersonFollowed / OnOrientationChanged)
 // under the store mutex, so the index sees changes in commit order.
 //
@@ -475,8 +475,21 @@ Response Handler::ReleasePage(Call& c, std::string_view kind, const std::vector<
   e.details["kind"] = std::string(kind);
   e.details["query"] = std::string(query);
   e.details["page"] = StrCat(page_index + 1);
-  if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));
-  return Ok();
+  // The guard scores the page (and the Gate audits a refusal) before the
+  // page's own entry is appended; nothing is sent before that is durable.
+  const access::ReadResult res =
+      gate_.ReleasePage(CallerFor(c), kind == "search" ? guard::AccessKind::kSearch : guard::AccessKind::kList, persons,
+                        query, page_index, c.now, &e);
+  switch (res.outcome) {
+    case access::Outcome::kOk:
+      return Ok();
+    case access::Outcome::kThrottled:
+    case access::Outcome::kStepUp:
+    case access::Outcome::kSuspended:
+      return GuardRefusal(res);
+    default:
+      return StatusResponse(IOError("audit"));
+  }
 }
 
 // ---------------------------------------------------------------- caseload

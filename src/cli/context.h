@@ -31,5 +31,6 @@ struct Context {
 
 // Each command group lives in its own file.
 void AddAuditCommands(CLI::App& app, Context& ctx);  // audit_cmd.cc
+void AddGuardCommands(CLI::App& app, Context& ctx);  // guard_cmd.cc: guard alerts
 
 }  // namespace cloison::cli

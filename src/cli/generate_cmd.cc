@@ -4,7 +4,9 @@
 // thread generates people (counter-based, see sim/people.h) and formats their
 // CSV / JSON Lines rows, while the main thread writes the previous batch to
 // the store (which encrypts and blind-indexes) and to the files.
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -19,15 +21,21 @@
 #include <cerrno>
 #include <cstring>
 
+#include "audit/log.h"
 #include "cli/common.h"
 #include "cli/demo_accounts.h"
+#include "cli/guard_state.h"
 #include "cli/serve_cmd.h"
 #include "core/clock.h"
 #include "core/date.h"
 #include "core/field_catalog.h"
 #include "core/strings.h"
+#include "guard/guard.h"
+#include "policy/policy.h"
+#include "policy/relation_index.h"
 #include "sim/network.h"
 #include "sim/people.h"
+#include "sim/traffic.h"
 #include "sim/writers.h"
 
 namespace cloison::cli {
@@ -283,6 +291,72 @@ std::string Mask(std::string_view v, size_t keep) {
   return out;
 }
 
+// The demo's guard baselines (issue 6): when the data directory has no
+// guard state yet, 30 days of simulated normal history of its agents,
+// ending now, are fed to a guard (sim::SeedHistory, through Observe) and
+// saved as its state, so that the demo server compares accesses with
+// realistic own and peer baselines instead of cold-start priors. The
+// seeded history lives only in DATA/guard/state: the audit log records real
+// accesses only (a simulated month in it would be a false record of who read
+// whom). The state covers the audit log as it is now: entries already in
+// the log are not replayed into it.
+Status SeedDemoGuard(Context& ctx, store::Store& store, const DemoArgs& demo) {
+  constexpr int kDays = 30;
+  const std::string path = GuardStatePath(ctx);
+  if (std::filesystem::exists(path)) return OkStatus();
+  const auto start = std::chrono::steady_clock::now();
+  const policy::Policy* pol = &policy::Policy::Default();
+  std::optional<policy::Policy> loaded;
+  if (!demo.serve.policy_file.empty()) {
+    CLOISON_ASSIGN_OR_RETURN(policy::Policy p, policy::Policy::LoadFile(demo.serve.policy_file));
+    loaded.emplace(std::move(p));
+    pol = &*loaded;
+  }
+  CLOISON_ASSIGN_OR_RETURN(guard::GuardConfig config, GuardConfigFor(demo.serve.policy_file));
+  const Clock& clock = SystemClock::Instance();
+  std::unique_ptr<guard::Guard> g = guard::Guard::Create(config, clock);
+  CLOISON_ASSIGN_OR_RETURN(auto index, policy::RelationIndex::Build(store));
+  const UnixMicros now = clock.NowMicros();
+  // The demo's clients (curl, a browser) connect from the loopback, while the
+  // simulated month gives each agent its structure's network (10.x.y.z):
+  // every demo account's first request would then come "from a network it
+  // never used before" (new_network; at night that alone takes a single read
+  // to a step-up). So the seeded history starts, an hour before its first
+  // day, with one empty listing access per agent from 127.0.0.1 and from
+  // ::1: the loopback is each agent's first, known network.
+  constexpr int64_t kDayMicros = 86'400'000'000LL;
+  const UnixMicros before = (now / kDayMicros - kDays) * kDayMicros - 3'600'000'000LL;
+  CLOISON_ASSIGN_OR_RETURN(std::vector<Agent> agents, store.ListAgents());
+  for (const Agent& agent : agents)
+    for (const char* loopback : {"127.0.0.1", "::1"}) {
+      guard::Access a;
+      a.time = before;
+      a.account = agent.id;
+      a.kind = guard::AccessKind::kList;
+      a.source = loopback;
+      g->Observe(a);
+    }
+  CLOISON_RETURN_IF_ERROR(sim::SeedHistory(store, *index, *pol, *g, kDays, demo.gen.seed, now));
+  CLOISON_ASSIGN_OR_RETURN(auto stats, store.Stats());
+  audit::LogOptions lo;  // read its size and root only: no checkpoint as a side effect
+  lo.checkpoint_on_open = false;
+  lo.checkpoint_on_close = false;
+  lo.checkpoint_every_entries = 0;
+  lo.checkpoint_every_micros = 0;
+  CLOISON_ASSIGN_OR_RETURN(auto log, audit::AuditLog::Open(ctx.audit_dir(), lo));
+  Status saved = SaveGuardState(*g, *log, path);
+  CLOISON_RETURN_IF_ERROR(log->Close());
+  CLOISON_RETURN_IF_ERROR(saved);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", seconds);
+  *ctx.out << "\nguard: seeded " << kDays << " days of simulated history for " << Thousands(stats.agents)
+           << " accounts (baselines), in " << took << " s; saved to " << path
+           << " (the audit log holds real accesses only)\n";
+  return OkStatus();
+}
+
 void RunDemo(Context& ctx, DemoArgs demo) {
   GenerateArgs& args = demo.gen;
   // The demo's data are placed around today (orientation windows, sessions),
@@ -380,6 +454,7 @@ void RunDemo(Context& ctx, DemoArgs demo) {
   auto accounts = EnsureDemoAccounts(ctx, **st);
   if (!accounts.ok()) return Fail(ctx, "demo", accounts.status());
   PrintDemoAccounts(*ctx.out, *accounts);
+  if (Status g = SeedDemoGuard(ctx, **st, demo); !g.ok()) return Fail(ctx, "demo", g);
   st->reset();
   if (demo.no_serve) {
     *ctx.out << "\nNot serving (--no-serve). Start the API with: " << c << " demo   (or " << c << " serve)\n";

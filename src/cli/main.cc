@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   cloison::cli::AddExposureCommands(app, ctx);
   cloison::cli::AddAccountCommands(app, ctx);
   cloison::cli::AddAuditCommands(app, ctx);
+  cloison::cli::AddGuardCommands(app, ctx);
   cloison::cli::AddServeCommands(app, ctx);
   cloison::cli::AddSimulateCommands(app, ctx);
   try {

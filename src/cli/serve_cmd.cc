@@ -3,20 +3,27 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
+#include "api/guard_support.h"
 #include "api/handler.h"
 #include "api/server.h"
 #include "audit/log.h"
 #include "cli/common.h"
+#include "cli/guard_state.h"
 #include "core/clock.h"
 #include "core/strings.h"
 #include "crypto/keys.h"
 #include "crypto/secure_random.h"
 #include "crypto/x509.h"
+#include "guard/guard.h"
 #include "iam/repository.h"
 #include "iam/service.h"
 #include "policy/policy.h"
@@ -43,7 +50,7 @@ audit::EventKind KindOf(iam::IamEventType t) {
     case T::kLoginSucceeded: case T::kApiKeyAccepted: return audit::EventKind::kLogin;
     case T::kLoginFailed: case T::kLoginThrottled: case T::kApiKeyRefused: return audit::EventKind::kLoginFailed;
     case T::kLockout: return audit::EventKind::kLockout;
-    case T::kMfaEnrollmentStarted: case T::kMfaEnrolled: case T::kMfaFailed: case T::kRecoveryCodeUsed:
+    case T::kMfaEnrollmentStarted: case T::kMfaEnrolled: case T::kMfaFailed: case T::kStepUp: case T::kRecoveryCodeUsed:
     case T::kMfaReset: return audit::EventKind::kMfa;
     case T::kSessionRevoked: return audit::EventKind::kLogout;
     case T::kRequestCreated: return audit::EventKind::kChangeRequest;
@@ -150,10 +157,81 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
   CLOISON_ASSIGN_OR_RETURN(auto iam_service, iam::IamService::Create(*repo, master, clock, crypto::SecureRandom::Instance(),
                                                                      parent_of, iam::IamOptions{}, AuditSink(log_ptr)));
 
+  // The guard, from the [guard] section of the policy in force.
+  CLOISON_ASSIGN_OR_RETURN(guard::GuardConfig guard_config, GuardConfigFor(a.policy_file));
+  std::unique_ptr<guard::Guard> guard = guard::Guard::Create(guard_config, clock);
+  // One mutex for every call into iam: the handler's and the guard's
+  // suspensions (IamAccountControl, called from the read path).
+  std::mutex iam_mu;
+  api::IamAccountControl control(*iam_service, iam_mu);
+
   api::HandlerDeps deps{store.get(), iam_service.get(), pol, index.get(), log.get(), &clock};
   deps.account_repo = repo.get();  // GET /v1/exposure analyses every account
+  deps.guard = guard.get();
+  deps.accounts = &control;
+  deps.iam_mutex = &iam_mu;
   api::Handler handler(deps);
+
+  // What the guard knew before this start, then what happened since: an
+  // attacker cannot reset it by waiting for a restart.
+  const auto guard_start = std::chrono::steady_clock::now();
+  const std::string state_path = GuardStatePath(ctx);
+  CLOISON_ASSIGN_OR_RETURN(GuardLoad load, LoadGuardState(*guard, *log, state_path));
+  if (!load.problem.empty())
+    *ctx.err << "cloison: guard: the saved state " << state_path << " was not loaded: " << load.problem
+             << "; it is kept as " << state_path << ".damaged and the guard is rebuilt from the whole audit log "
+             << "(the log is authoritative)\n";
+  // Profiles before the replay (peer groups), after the load (reconciles
+  // reinstatements approved while the server was down).
+  CLOISON_ASSIGN_OR_RETURN(api::Handler::GuardSync sync, handler.SyncGuard());
+  CLOISON_ASSIGN_OR_RETURN(Replay replay, ReplayAuditLog(*guard, *log, load.covered));
+  const int64_t guard_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - guard_start).count();
+  *ctx.out << "guard: "
+           << (load.loaded ? StrCat("loaded ", state_path, " (", Thousands(static_cast<int64_t>(load.covered)),
+                                    " audit entries), replayed the ", Thousands(static_cast<int64_t>(replay.entries)),
+                                    " newer entries")
+               : load.found ? StrCat("rebuilt from the whole audit log (", Thousands(static_cast<int64_t>(replay.entries)),
+                                     " entries)")
+                            : StrCat("no saved state: replayed the whole audit log (",
+                                     Thousands(static_cast<int64_t>(replay.entries)), " entries)"))
+           << ", " << Thousands(static_cast<int64_t>(replay.accesses)) << " accesses observed; "
+           << Thousands(sync.registered) << " accounts registered"
+           << (sync.cleared > 0 ? StrCat(", ", sync.cleared, " cleared after a reinstatement") : std::string())
+           << "; " << guard_ms << " ms\n";
+
   CLOISON_ASSIGN_OR_RETURN(auto server, api::Server::Create(handler, std::move(so)));
+
+  // Periodically: pick up account changes made with the CLI, and save the
+  // guard's state. The thread inherits the blocked stop signals.
+  std::mutex tick_mu;
+  std::condition_variable tick_cv;
+  bool stopping = false;
+  std::thread ticker([&] {
+    const auto every = std::chrono::seconds(
+        a.guard_save_seconds > 0 ? std::min(a.guard_save_seconds, 10) : 10);
+    auto last_save = std::chrono::steady_clock::now();
+    std::unique_lock lock(tick_mu);
+    while (!tick_cv.wait_for(lock, every, [&] { return stopping; })) {
+      lock.unlock();
+      handler.SyncGuard().IgnoreError();  // retried at the next tick
+      const auto now = std::chrono::steady_clock::now();
+      if (a.guard_save_seconds > 0 && now - last_save >= std::chrono::seconds(a.guard_save_seconds)) {
+        if (Status st = SaveGuardState(*guard, *log, state_path); !st.ok())
+          *ctx.err << "cloison: guard: cannot save its state: " << MessageOf(st) << " (retried later)\n";
+        last_save = now;
+      }
+      lock.lock();
+    }
+  });
+  auto stop_ticker = [&] {
+    {
+      std::lock_guard lock(tick_mu);
+      stopping = true;
+    }
+    tick_cv.notify_all();
+    if (ticker.joinable()) ticker.join();
+  };
 
   server->Start();
   ServingInfo info;
@@ -177,7 +255,15 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
   ctx.out->flush();
   server->Stop();
   server.reset();
-  return log->Close();
+  stop_ticker();
+  // Nothing is served any more: the snapshot covers exactly the log.
+  Status saved = SaveGuardState(*guard, *log, state_path);
+  if (saved.ok()) *ctx.out << "cloison: guard state saved to " << state_path << "\n";
+  else *ctx.err << "cloison: guard: cannot save its state: " << MessageOf(saved)
+                << " (the next start replays the audit log instead)\n";
+  Status closed = log->Close();
+  if (!closed.ok()) return closed;
+  return saved;
 }
 
 void AddServeCommands(CLI::App& app, Context& ctx) {
@@ -189,6 +275,10 @@ void AddServeCommands(CLI::App& app, Context& ctx) {
   cmd->add_option("--key", args->key, "TLS private key, PEM");
   cmd->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
   cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--guard-save-seconds", args->guard_save_seconds,
+                  "Save the guard's state to DATA/guard/state this often, and at the stop (0: only at the stop)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   cmd->callback([&ctx, args] {
     Status s = RunServer(ctx, *args, {});
     if (!s.ok()) Fail(ctx, "serve", s);

@@ -3,9 +3,19 @@
 // in-flight requests finish, then the audit log is synced and closed).
 //
 // RunServer is the one place where a server is assembled (store, relation
-// index, policy, iam with its audit sink, handler, TLS): `cloison serve` and
-// `cloison demo` both call it, so whatever is added to the read path (the
-// guard) is added once.
+// index, policy, iam with its audit sink, the guard, handler, TLS): `cloison
+// serve` and `cloison demo` both call it, so whatever is added to the read
+// path is added once.
+//
+// The guard (docs/guard.md, "In the server"): configured from the [guard]
+// section of the policy in force; its state is loaded from DATA/guard/state
+// and the audit entries after it are replayed (no state: the whole log; a
+// damaged one: reported on stderr, set aside, the whole log); every iam
+// account is registered with its profile, and re-registered when it
+// changes; a reinstatement approved while the server was down clears the
+// guard's suspension of the account. Every `guard_save_seconds` and at a
+// graceful stop the state is saved. One line on stdout says what was
+// loaded and replayed.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +38,9 @@ struct ServeArgs {
   std::string cert, key;                  // PEM files; default DATA/tls/{cert,key}.pem (generated)
   std::string policy_file;                // default: the compiled-in policy
   int threads = 4;
+  // The guard's state is saved to DATA/guard/state this often (and at a
+  // graceful stop); 0: only at the stop.
+  int guard_save_seconds = 300;
 };
 
 // What RunServer tells its caller once the server accepts connections.

@@ -11,6 +11,7 @@ std::string_view IamEventTypeName(IamEventType t) {
     case IamEventType::kMfaEnrollmentStarted: return "mfa_enrollment_started";
     case IamEventType::kMfaEnrolled: return "mfa_enrolled";
     case IamEventType::kMfaFailed: return "mfa_failed";
+    case IamEventType::kStepUp: return "step_up";
     case IamEventType::kRecoveryCodeUsed: return "recovery_code_used";
     case IamEventType::kMfaReset: return "mfa_reset";
     case IamEventType::kPasswordChanged: return "password_changed";

@@ -28,6 +28,7 @@ enum class IamEventType {
   kMfaEnrollmentStarted,
   kMfaEnrolled,
   kMfaFailed,
+  kStepUp,  // a live session proved a fresh TOTP code (the guard asked for it)
   kRecoveryCodeUsed,
   kMfaReset,
   kPasswordChanged,

@@ -395,6 +395,42 @@ StatusOr<Principal> IamService::Authenticate(const crypto::SecretBytes& token) {
   return MakePrincipal(a, s->mfa, s->id);
 }
 
+StatusOr<Principal> IamService::StepUp(const crypto::SecretBytes& token, const crypto::SecretBytes& code,
+                                       std::string_view source) {
+  const UnixMicros now = clock_.NowMicros();
+  CLOISON_ASSIGN_OR_RETURN(auto s, repo_.FindSessionByToken(hasher_.Hash("session", token)));
+  if (!s || !s->Live(options_.sessions, now)) return Unauthenticated("invalid or expired session");
+  CLOISON_ASSIGN_OR_RETURN(Account a, repo_.GetAccount(s->account));
+  if (a.status != AccountStatus::kActive) return Unauthenticated("invalid or expired session");
+  if (a.kind != AccountKind::kHuman) return PermissionDenied("technical accounts have no second factor");
+  CLOISON_ASSIGN_OR_RETURN(auto totp, repo_.GetTotp(a.id));
+  if (!totp || !totp->confirmed)
+    return FailedPrecondition("this account has no TOTP enrolled: there is no second factor to step up with");
+  // The same counters as a login: step-up must not be a way around them.
+  const std::string user_key = AttemptKey("username", a.username);
+  const std::string addr_key = AttemptKey("address", source);
+  CLOISON_ASSIGN_OR_RETURN(auto u, repo_.GetAttempts(AttemptKey::kUsername, user_key));
+  CLOISON_ASSIGN_OR_RETURN(auto r, repo_.GetAttempts(AttemptKey::kAddress, addr_key));
+  if (now < std::max(options_.lockout.per_account.BlockedUntil(u, now), options_.lockout.per_address.BlockedUntil(r, now))) {
+    Emit(IamEventType::kLoginThrottled, a.id, a.id, std::nullopt, "step-up refused by throttling", std::string(source));
+    return Unauthenticated(kThrottled);
+  }
+  bool ok = false;
+  if (IsSixDigits(code)) {
+    bool used_recovery = false;
+    CLOISON_ASSIGN_OR_RETURN(ok, CheckSecondFactor(a, code, used_recovery));
+  }
+  if (!ok) {
+    Emit(IamEventType::kMfaFailed, a.id, a.id, std::nullopt, "step-up: wrong, replayed or expired code",
+         std::string(source));
+    CLOISON_RETURN_IF_ERROR(RecordFailure(user_key, addr_key, a, std::string(source), "wrong step-up code"));
+    return Unauthenticated("invalid code");
+  }
+  CLOISON_RETURN_IF_ERROR(repo_.TouchSession(s->id, now));
+  Emit(IamEventType::kStepUp, a.id, a.id, std::nullopt, StrCat("session ", s->id), std::string(source));
+  return MakePrincipal(a, true, s->id);
+}
+
 Status IamService::Logout(const crypto::SecretBytes& token) {
   CLOISON_ASSIGN_OR_RETURN(auto s, repo_.FindSessionByToken(hasher_.Hash("session", token)));
   if (!s) return OkStatus();

@@ -185,6 +185,21 @@ class IamService {
   // active. Refreshes the idle timer.
   StatusOr<Principal> Authenticate(const crypto::SecretBytes& session_token);
   Status Logout(const crypto::SecretBytes& session_token);
+  // Step-up: the live session of `session_token` proves a fresh TOTP code
+  // (`code`, six digits; recovery codes are for logging in without the
+  // device, not for step-up), because the guard asked for one. Throttled
+  // and counted like a login's second factor: a wrong, replayed (its step
+  // not later than the last accepted one) or expired code emits kMfaFailed
+  // and a failure on the account's and the address's throttling counters,
+  // and answers Unauthenticated("invalid code"); while throttled,
+  // Unauthenticated("too many failed attempts; try again later"). A dead
+  // session or inactive account: Unauthenticated; an account without a
+  // confirmed TOTP: FailedPrecondition (nothing to step up with). On success
+  // emits kStepUp and returns the session's principal (mfa = true). The
+  // caller keeps the step-up's duration (iam stores nothing: a restart
+  // forgets step-ups, the sessions stay).
+  StatusOr<Principal> StepUp(const crypto::SecretBytes& session_token, const crypto::SecretBytes& code,
+                             std::string_view source_address);
   // Technical accounts: the key must match, the account be active and not
   // expired, and `source_address` inside one of its networks.
   StatusOr<Principal> AuthenticateApiKey(const crypto::SecretBytes& api_key, std::string_view source_address);

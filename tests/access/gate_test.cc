@@ -334,6 +334,35 @@ TEST_F(GateTest, ReleasePageIsScoredThenAudited) {
   EXPECT_EQ(audit_->size(), 2u);  // the guard action only; the page was not sent
 }
 
+TEST_F(GateTest, ReleasePageAppendsTheCallersEntryOnlyWhenThePageMayBeSent) {
+  Gate& g = MakeGate();
+  const std::vector<PersonId> page = {PersonId(101), PersonId(102)};
+  audit::Event entry;
+  entry.kind = audit::EventKind::kRead;
+  entry.time = clock_.NowMicros();
+  entry.account = caller_.principal.account;
+  entry.persons = page;
+  entry.fields = {"nom", "prenom"};
+  entry.purpose = "accompaniment";
+  entry.decision = "allow";
+  entry.details = {{"kind", "search"}, {"query", "nom:mar"}, {"page", "4"}};  // the API's 1-based page
+  ReadResult r = g.ReleasePage(caller_, guard::AccessKind::kSearch, page, "nom:mar", 3, clock_.NowMicros(), &entry);
+  EXPECT_EQ(r.outcome, Outcome::kOk);
+  ASSERT_EQ(guard_.seen.size(), 1u);
+  EXPECT_EQ(guard_.queries[0], "nom:mar");
+  auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], entry);  // as the caller shaped it, not the Gate's own
+
+  guard_.next.push_back(VerdictOf(guard::Action::kThrottle));
+  r = g.ReleasePage(caller_, guard::AccessKind::kSearch, page, "nom:mar", 4, clock_.NowMicros(), &entry);
+  EXPECT_EQ(r.outcome, Outcome::kThrottled);
+  events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].kind, audit::EventKind::kGuardAction);  // the refusal only
+  EXPECT_EQ(events[1].details.at("context"), "search");
+}
+
 TEST(QuotaLimitsForTest, RoleQuotasFromThePolicyTightenedByIam) {
   const policy::Policy& p = policy::Policy::Default();
   policy::Principal who;

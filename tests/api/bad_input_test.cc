@@ -263,6 +263,10 @@ TEST_F(BadInputTest, CorpusAnswers4xxJsonAndTheServerGoesOn) {
       {"/v1/exposure?top=", &so_token_},
       {"/v1/exposure?account=", &so_token_},
       {"/v1/exposure?date=", &so_token_},
+      {"/v1/alerts?since=", &so_token_},
+      {"/v1/alerts?account=", &so_token_},
+      {"/v1/alerts?page=", &so_token_},
+      {"/v1/alerts?page_size=", &so_token_},
   };
   std::vector<std::string> values = Hostile();
   for (const auto& n : BadNumbers())
@@ -273,6 +277,7 @@ TEST_F(BadInputTest, CorpusAnswers4xxJsonAndTheServerGoesOn) {
   for (const std::string& v : Hostile()) {
     Expect4xx(Get("/v1/accounts?" + UrlEncode(v) + "=1", am_token_), "name " + v);
     Expect4xx(Get("/v1/exposure?" + UrlEncode(v) + "=1", so_token_), "name " + v);
+    Expect4xx(Get("/v1/alerts?" + UrlEncode(v) + "=1", so_token_), "name " + v);
   }
 
   // 3. Body members: hostile strings, wrong types, unknown members,
@@ -306,6 +311,8 @@ TEST_F(BadInputTest, CorpusAnswers4xxJsonAndTheServerGoesOn) {
        {"structure", "subject"}},
       {"/v1/change-requests/999999/approve", &so_token_, json::object(), {}, {"note"}},
       {"/v1/change-requests/999999/reject", &so_token_, json{{"reason", "r"}}, {}, {"reason"}},
+      // The counsellor has no TOTP: no code is ever checked (nor counted).
+      {"/v1/sessions/step-up", &counsellor_token_, json{{"totp", "123456"}}, {"totp"}, {"totp"}},
   };
   const std::vector<std::string> wrong_types = {"5", "true", "null", "[1]", "{\"a\":1}", "1.5", "-7"};
   for (const BodyRoute& br : body_routes) {

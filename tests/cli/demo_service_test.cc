@@ -4,7 +4,8 @@
 // TOTP code computed from the otpauth URI's secret, reads the suggested person
 // for the suggested purpose, uses the technical account's API key, and stops
 // on SIGTERM with exit 0. A second run reuses the accounts; without the file
-// the credentials are reset and the file rewritten.
+// the credentials are reset and the file rewritten. The guard's baselines are
+// seeded once (30 days of simulated history into DATA/guard/state).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -206,6 +207,13 @@ TEST(DemoServiceTest, ServesWithWorkingDemoAccountsThenReusesThem) {
     ASSERT_TRUE(m) << demo.output();
     const uint16_t port = static_cast<uint16_t>(std::stoi((*m)[1].str()));
     ASSERT_TRUE(demo.WaitFor(std::regex("Serving until Ctrl-C"))) << demo.output();
+    // The guard's baselines: 30 days of simulated history, seeded once into
+    // its state (never into the audit log), then loaded by the server.
+    EXPECT_TRUE(std::regex_search(demo.output(),
+                                  std::regex("guard: seeded 30 days of simulated history for \\d+ accounts \\(baselines\\)")))
+        << demo.output();
+    EXPECT_NE(demo.output().find("guard: loaded " + data + "/guard/state"), std::string::npos) << demo.output();
+    EXPECT_EQ(Mode(data + "/guard/state"), 0600);
     // The guide names the file, oathtool and the endpoints.
     for (const char* s : {"oathtool --totp -b", "/v1/sessions", "/reveal", "X-Api-Key", "DELETE"})
       EXPECT_NE(demo.output().find(s), std::string::npos) << s << "\n" << demo.output();
@@ -258,6 +266,7 @@ TEST(DemoServiceTest, ServesWithWorkingDemoAccountsThenReusesThem) {
     EXPECT_EQ(res.result_int(), 401) << res.body();
 
     EXPECT_EQ(demo.Stop(SIGTERM), 0) << demo.output();
+    EXPECT_NE(demo.output().find("guard state saved"), std::string::npos) << demo.output();
   }
 
   // Second run: same data directory, the file is reused as it is.
@@ -266,6 +275,7 @@ TEST(DemoServiceTest, ServesWithWorkingDemoAccountsThenReusesThem) {
     EXPECT_EQ(demo.Stop(0), 0) << demo.output();
     EXPECT_NE(demo.output().find("Reusing the store"), std::string::npos) << demo.output();
     EXPECT_NE(demo.output().find("reused;"), std::string::npos) << demo.output();
+    EXPECT_EQ(demo.output().find("guard: seeded"), std::string::npos) << "the state exists: no second seeding";
     EXPECT_EQ(Mode(file), 0600);
     const json again = json::parse(Slurp(file), nullptr, false);
     ASSERT_NO_FATAL_FAILURE(CheckContract(again));
@@ -276,8 +286,12 @@ TEST(DemoServiceTest, ServesWithWorkingDemoAccountsThenReusesThem) {
   // rewritten; the new password works (through the CLI, which logs in too).
   {
     std::filesystem::remove(file);
+    std::filesystem::remove(data + "/guard/state");
     DemoProcess demo(data, {"--no-serve"});
     EXPECT_EQ(demo.Stop(0), 0) << demo.output();
+    // --no-serve seeds too, and writes the state file.
+    EXPECT_NE(demo.output().find("guard: seeded 30 days"), std::string::npos) << demo.output();
+    EXPECT_EQ(Mode(data + "/guard/state"), 0600);
     const json reset = json::parse(Slurp(file), nullptr, false);
     ASSERT_NO_FATAL_FAILURE(CheckContract(reset));
     EXPECT_EQ(Mode(file), 0600);
