@@ -828,7 +828,9 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   // Local time.
   if (sec < st.span.valid_from || sec >= st.span.valid_to) st.span = OffsetAt(st.zone, sec);
   f.local = ToLocal(sec, st.span.offset_seconds);
-  f.off_hours = OutsideHours(st.profile.hours, f.local);
+  // Integrations run at any hour (nightly syncs): their structure's opening
+  // hours say nothing about them.
+  f.off_hours = !st.profile.technical && OutsideHours(st.profile.hours, f.local);
   const int hour = f.local.minute_of_day / 60;
   f.night = c_.night_start_hour > c_.night_end_hour ? (hour >= c_.night_start_hour || hour < c_.night_end_hour)
                                                       : (hour >= c_.night_start_hour && hour < c_.night_end_hour);
@@ -883,7 +885,10 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
   }
 
   double pr = f.d_read > p.ref ? c_.volume_weight * std::log2(f.d_read / p.ref) : 0;
-  const double vref = p.ref * c_.volume_factor, lref = std::max(p.ref * c_.list_ratio, c_.list_min_reference);
+  // (list_min_reference is for people listing their own caseload; a new
+  // integration has none.)
+  const double vref = p.ref * c_.volume_factor,
+               lref = p.cold_technical ? p.ref * c_.list_ratio : std::max(p.ref * c_.list_ratio, c_.list_min_reference);
   double pv = f.volume > vref ? c_.volume_weight * std::log2(f.volume / vref) : 0;
   double pl = f.d_list > lref ? c_.volume_weight * std::log2(f.d_list / lref) : 0;
   p.volume = std::max({pr, pv, pl});
@@ -906,7 +911,9 @@ Verdict GuardImpl::Score(AccountState& st, const Access& a, const Features& f) {
   }
   p.behaviour = p.volume + p.novelty + p.off_hours + p.denied + p.seq + p.paging + p.search + p.network + p.spread;
 
-  if (age < int64_t{c_.new_account_days} * 1440) p.new_account = true, p.multiplier *= c_.new_account_multiplier;
+  // (A new technical account weighs up through technical_new_multiplier, not both.)
+  if (!st.profile.technical && age < int64_t{c_.new_account_days} * 1440)
+    p.new_account = true, p.multiplier *= c_.new_account_multiplier;
   if (st.profile.probation) p.probation = true, p.multiplier *= c_.probation_multiplier;
   if (st.profile.technical && age < int64_t{c_.technical_new_days} * 1440)
     p.new_technical = true, p.multiplier *= c_.technical_new_multiplier;
@@ -1046,7 +1053,7 @@ void GuardImpl::Explain(const AccountState& st, const Features& f, const Points&
     if (p.vol_read) what = StrCat("read ", f.d_read, " distinct people in ", win);
     if (p.vol_accesses) what += StrCat(what.empty() ? "" : ", ", f.volume, " accesses in ", win);
     if (p.vol_list) what += StrCat(what.empty() ? "" : ", ", f.d_list, " people in search results and listings in ", win,
-                                   " (ordinary up to ", Fmt(std::max(p.ref * c_.list_ratio, c_.list_min_reference)), ")");
+                                   " (ordinary up to ", Fmt(p.cold_technical ? p.ref * c_.list_ratio : std::max(p.ref * c_.list_ratio, c_.list_min_reference)), ")");
     add("volume", StrCat(what, "; ", own, " and ", peers));
   }
   if (p.off_hours > 0) {

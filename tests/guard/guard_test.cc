@@ -173,7 +173,17 @@ TEST_F(GuardTest, ColdStartSuspendsBrandNewTechnicalAccountBeforeFiftyPeople) {
   EXPECT_THAT(alerts.back().explanation, HasSubstr("distinct people in 10 minutes"));
   EXPECT_THAT(alerts.back().explanation, HasSubstr("a new technical account may read 5 per 10 minutes"));
   EXPECT_THAT(alerts.back().explanation, HasSubstr("a technical account created 0 days ago"));
-  EXPECT_THAT(alerts.back().signals, Contains("off_hours"));
+  // Integrations run at any hour: no off-hours signal for a technical account.
+  EXPECT_THAT(alerts.back().signals, Not(Contains("off_hours")));
+}
+
+TEST_F(GuardTest, ANewIntegrationsFirstNightlySyncOfAFewPeopleIsQuiet) {
+  const UnixMicros night = Utc(2024, 1, 16, 22, 0);  // 23:00 in Paris
+  guard_->RegisterAccount(Technical(502, night - 10 * kMin));
+  for (int i = 0; i < 4; ++i) {
+    const Verdict v = Read(502, night + i * kMin, 80'000 + i * 101);
+    EXPECT_EQ(v.action, Action::kAllow) << v.explanation;
+  }
 }
 
 TEST_F(GuardTest, ColdStartRefusesHugePagesOfANewTechnicalAccount) {
