@@ -94,8 +94,9 @@ StatusOr<ReadOutcome> ReadAlerts(const std::string& audit_dir) {
   std::vector<uint8_t> magic(audit::kFileHeaderSize);
   size_t got = 0;
   CLOISON_RETURN_IF_ERROR(file->ReadAt(0, magic, &got));
-  if (got != magic.size() ||
-      std::string_view(reinterpret_cast<const char*>(magic.data()), magic.size()) != audit::kEntriesMagic)
+  const std::string_view header(reinterpret_cast<const char*>(magic.data()), got);
+  const bool tagged = header == audit::kEntriesMagic;  // format 2: payload = leaf || tag
+  if (got != magic.size() || (!tagged && header != audit::kEntriesMagicV1))
     return Corruption(StrCat(path, " is not a Cloison audit log"));
   ReadOutcome out;
   std::map<int64_t, size_t> last;  // account -> index in out.alerts of its latest alert
@@ -110,6 +111,12 @@ StatusOr<ReadOutcome> ReadAlerts(const std::string& audit_dir) {
     }
     if (!*more) break;
     ++out.entries;
+    if (tagged) {
+      std::span<const uint8_t> tag;
+      std::string_view leaf;
+      if (!audit::SplitTaggedPayload(payload, &leaf, &tag)) continue;
+      payload = leaf;
+    }
     StatusOr<audit::Event> e = audit::DecodeEvent(payload);
     if (!e.ok() || e->kind != audit::EventKind::kGuardAction) continue;
     std::optional<guard::Action> action = guard::ParseAction(e->decision);
