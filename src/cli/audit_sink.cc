@@ -18,6 +18,7 @@ audit::EventKind AuditKindOf(const iam::IamEvent& e) {
     case T::kMfaEnrolled:
     case T::kMfaFailed:
     case T::kRecoveryCodeUsed:
+    case T::kStepUp:
     case T::kMfaReset: return audit::EventKind::kMfa;
     case T::kSessionRevoked: return audit::EventKind::kLogout;
     case T::kRequestCreated: return audit::EventKind::kChangeRequest;

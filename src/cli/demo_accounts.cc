@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/log.h"
+#include "cli/audit_sink.h"
 #include "cli/common.h"
 #include "cli/serve_cmd.h"
 #include "core/clock.h"
@@ -476,7 +477,7 @@ StatusOr<std::unique_ptr<Iam>> OpenIam(const Context& ctx, store::Store& store) 
   auto out = std::make_unique<Iam>();
   CLOISON_ASSIGN_OR_RETURN(auto structures, store.ListStructures());
   for (const Structure& s : structures) out->parents[s.id] = s.parent;
-  CLOISON_ASSIGN_OR_RETURN(out->log, audit::AuditLog::Open(ctx.audit_dir()));
+  CLOISON_ASSIGN_OR_RETURN(out->log, OpenAuditLogForWriting(ctx, "demo"));
   CLOISON_ASSIGN_OR_RETURN(auto master, crypto::LoadMasterKey(ctx.master_key_path()));
   CLOISON_ASSIGN_OR_RETURN(out->repo, iam::OpenSqliteAccountRepository(ctx.db_path()));
   Iam* raw = out.get();
@@ -487,7 +488,7 @@ StatusOr<std::unique_ptr<Iam>> OpenIam(const Context& ctx, store::Store& store) 
   CLOISON_ASSIGN_OR_RETURN(out->service,
                            iam::IamService::Create(*out->repo, master, SystemClock::Instance(),
                                                    crypto::SecureRandom::Instance(), parent_of, iam::IamOptions{},
-                                                   AuditSink(out->log.get())));
+                                                   IamAuditSink(out->log.get())));
   return out;
 }
 
@@ -526,11 +527,22 @@ StatusOr<Credentials> SetUpHuman(Iam& iam, const Chosen& c) {
   req.source_address = kSource;
   CLOISON_ASSIGN_OR_RETURN(iam::TotpEnrollment e, iam.service->BeginTotpEnrollment(req));
   CLOISON_ASSIGN_OR_RETURN(crypto::SecretBytes secret, crypto::TotpSecretFromBase32(e.secret_base32));
-  const int64_t now = SystemClock::Instance().NowSeconds();
-  CLOISON_ASSIGN_OR_RETURN(std::string code, crypto::TotpGenerate(secret, now - crypto::kTotpStepSeconds));
-  req.second_factor = crypto::SecretBytes::FromString(code);
   Credentials out;
-  CLOISON_ASSIGN_OR_RETURN(out.recovery_codes, iam.service->ConfirmTotpEnrollment(req));
+  // The code is computed before ConfirmTotpEnrollment's password check
+  // (Argon2id, slow under load): if a 30 s step boundary passes meanwhile,
+  // the previous step's code falls out of the drift window. The enrolment
+  // stays pending after a wrong code, so one retry with a fresh code fixes it.
+  for (int attempt = 0;; ++attempt) {
+    const int64_t now = SystemClock::Instance().NowSeconds();
+    CLOISON_ASSIGN_OR_RETURN(std::string code, crypto::TotpGenerate(secret, now - crypto::kTotpStepSeconds));
+    req.second_factor = crypto::SecretBytes::FromString(code);
+    auto codes = iam.service->ConfirmTotpEnrollment(req);
+    if (codes.ok()) {
+      out.recovery_codes = *std::move(codes);
+      break;
+    }
+    if (attempt > 0 || codes.status().code() != absl::StatusCode::kUnauthenticated) return codes.status();
+  }
   DemoAccount& a = out.account;
   a.username = acc->username;
   a.display_name = acc->display_name;

@@ -16,6 +16,7 @@
 #include "api/handler.h"
 #include "api/server.h"
 #include "audit/log.h"
+#include "cli/audit_sink.h"
 #include "cli/common.h"
 #include "cli/guard_state.h"
 #include "core/clock.h"
@@ -41,41 +42,7 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// iam events become audit entries (logins, failures, lockouts, account
-// changes). The sink cannot fail the iam call; an append failure here is
-// visible afterwards as the log's sticky error on the next read.
-audit::EventKind KindOf(iam::IamEventType t) {
-  using T = iam::IamEventType;
-  switch (t) {
-    case T::kLoginSucceeded: case T::kApiKeyAccepted: return audit::EventKind::kLogin;
-    case T::kLoginFailed: case T::kLoginThrottled: case T::kApiKeyRefused: return audit::EventKind::kLoginFailed;
-    case T::kLockout: return audit::EventKind::kLockout;
-    case T::kMfaEnrollmentStarted: case T::kMfaEnrolled: case T::kMfaFailed: case T::kStepUp: case T::kRecoveryCodeUsed:
-    case T::kMfaReset: return audit::EventKind::kMfa;
-    case T::kSessionRevoked: return audit::EventKind::kLogout;
-    case T::kRequestCreated: return audit::EventKind::kChangeRequest;
-    case T::kRequestApproved: case T::kRequestRejected: case T::kRequestExpired: case T::kRequestCancelled:
-    case T::kApprovalRefused: return audit::EventKind::kApproval;
-    default: return audit::EventKind::kAccountChange;
-  }
-}
-
 }  // namespace
-
-iam::EventSink AuditSink(audit::AuditLog* log_ptr) {
-  return [log_ptr](const iam::IamEvent& e) {
-    audit::Event ev;
-    ev.kind = KindOf(e.type);
-    ev.time = e.at;
-    if (e.actor) ev.account = *e.actor;
-    ev.source = e.source_address;
-    ev.decision = std::string(iam::IamEventTypeName(e.type));
-    ev.reason = e.detail;
-    if (e.subject) ev.details["subject"] = StrCat(e.subject->value());
-    if (e.request) ev.details["request"] = StrCat(*e.request);
-    log_ptr->Append(ev).IgnoreError();
-  };
-}
 
 Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(const ServingInfo&)>& on_ready) {
   // Block the stop signals first, so that every thread started below (audit
@@ -144,7 +111,10 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
   CLOISON_ASSIGN_OR_RETURN(auto index, policy::RelationIndex::Build(*store));
 
   audit::LogOptions lo;
-  CLOISON_ASSIGN_OR_RETURN(auto log, audit::AuditLog::Open(ctx.audit_dir(), lo));
+  lo.checkpoint_every_entries = static_cast<uint64_t>(a.audit_checkpoint_entries);
+  lo.checkpoint_every_micros = a.audit_checkpoint_seconds * 1'000'000;
+  // Records what crash recovery did; a log held by another process is a clear refusal.
+  CLOISON_ASSIGN_OR_RETURN(auto log, OpenAuditLogForWriting(ctx, "serve", lo));
   audit::AuditLog* log_ptr = log.get();
   const Clock& clock = SystemClock::Instance();
 
@@ -155,7 +125,7 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
     return it == parents.end() ? std::nullopt : it->second;
   };
   CLOISON_ASSIGN_OR_RETURN(auto iam_service, iam::IamService::Create(*repo, master, clock, crypto::SecureRandom::Instance(),
-                                                                     parent_of, iam::IamOptions{}, AuditSink(log_ptr)));
+                                                                     parent_of, iam::IamOptions{}, IamAuditSink(log_ptr)));
 
   // The guard, from the [guard] section of the policy in force.
   CLOISON_ASSIGN_OR_RETURN(guard::GuardConfig guard_config, GuardConfigFor(a.policy_file));
@@ -275,6 +245,14 @@ void AddServeCommands(CLI::App& app, Context& ctx) {
   cmd->add_option("--key", args->key, "TLS private key, PEM");
   cmd->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
   cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--audit-checkpoint-entries", args->audit_checkpoint_entries,
+                  "Sign an audit checkpoint after this many new entries (0: not by count)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}));
+  cmd->add_option("--audit-checkpoint-seconds", args->audit_checkpoint_seconds,
+                  "Sign an audit checkpoint this often when entries were added (0: not by time)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400 * 366}));
   cmd->add_option("--guard-save-seconds", args->guard_save_seconds,
                   "Save the guard's state to DATA/guard/state this often, and at the stop (0: only at the stop)")
       ->capture_default_str()

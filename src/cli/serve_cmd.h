@@ -41,6 +41,10 @@ struct ServeArgs {
   // The guard's state is saved to DATA/guard/state this often (and at a
   // graceful stop); 0: only at the stop.
   int guard_save_seconds = 300;
+  // Signed audit checkpoints: after this many new entries, and this often
+  // when entries were added (audit::LogOptions; 0 disables either rule).
+  int64_t audit_checkpoint_entries = 100'000;
+  int64_t audit_checkpoint_seconds = 60;
 };
 
 // What RunServer tells its caller once the server accepts connections.
@@ -58,11 +62,6 @@ struct ServingInfo {
 // sigwait. Errors: InvalidArgument for bad --listen/--cert/--key use, IOError
 // when the port cannot be bound or a file read; the server is then not started.
 Status RunServer(Context& ctx, const ServeArgs& args, const std::function<void(const ServingInfo&)>& on_ready);
-
-// The iam event sink that appends iam events (logins, failures, lockouts,
-// account changes, requests) to `log`. An append failure cannot fail the iam
-// call; it shows as the log's sticky error on the next read.
-iam::EventSink AuditSink(audit::AuditLog* log);
 
 void AddServeCommands(CLI::App& app, Context& ctx);
 
