@@ -10,6 +10,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "cli/serve_cmd.h"
 #include "core/clock.h"
 #include "core/date.h"
+#include "core/random.h"
 #include "core/field_catalog.h"
 #include "core/strings.h"
 #include "guard/guard.h"
@@ -52,6 +54,9 @@ struct GenerateArgs {
   bool no_files = false;
   bool no_store = false;
   bool network_only = false;
+  // Decoy people (honeytokens) per agency and mission locale, planted with
+  // the population (not in the exported files); 0: none.
+  int honeytokens = 3;
 };
 
 // `cloison demo`: generation (or reuse), the demo accounts, then the API.
@@ -66,6 +71,8 @@ struct GenerateSummary {
   std::string dir_warning;
   int64_t people = 0;
   int64_t orientations = 0;
+  int64_t decoys = 0;
+  int64_t decoy_structures = 0;
   std::string out_dir;
   bool files = false;
   bool stored = false;
@@ -182,6 +189,43 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
     return InvalidArgument(StrCat("--persons is above what the generator can make unique (",
                                   static_cast<int64_t>(generator->capacity()), ")"));
 
+  // Decoys (honeytokens, docs/guard.md): generated like anyone (from indices
+  // past the population, so every identifier stays unique and consistent
+  // with its structure), then made nobody's: followed by an agency or a
+  // mission locale, no referent counsellor, no orientation — only
+  // enumeration or a bulk listing of the structure finds them, never a
+  // caseload or a partner's candidates. Their ids are scattered among the
+  // real people's so that an id sweep meets them anywhere. Only the store
+  // (and from it the guard) knows which they are; they are not exported.
+  std::vector<Person> decoys;
+  std::vector<int64_t> decoy_ids;  // ascending
+  if (!args.no_store && count > 0 && args.honeytokens > 0) {
+    std::map<StructureId, int> need;
+    for (const auto& s : network.structures)
+      if (s.kind == StructureKind::kAgency || s.kind == StructureKind::kMissionLocale) need[s.id] = args.honeytokens;
+    int64_t missing = static_cast<int64_t>(need.size()) * args.honeytokens;
+    const int64_t wanted = missing;
+    sim::GeneratedPerson gp;
+    for (uint64_t i = static_cast<uint64_t>(count);
+         missing > 0 && i < generator->capacity() && i < static_cast<uint64_t>(count + 400 * wanted + 10'000); ++i) {
+      generator->Generate(i, &gp);
+      auto it = need.find(gp.person.referent_structure);
+      if (it == need.end() || it->second == 0) continue;
+      if (it->second == args.honeytokens) ++summary.decoy_structures;
+      --it->second;
+      --missing;
+      gp.person.referent_counsellor.reset();
+      gp.person.other_structures.clear();
+      decoys.push_back(gp.person);
+    }
+    DeterministicRandom rng(args.seed ^ 0xdec0'15dec0ULL);
+    const int64_t total = count + static_cast<int64_t>(decoys.size());
+    std::set<int64_t> ids;
+    while (ids.size() < decoys.size()) ids.insert(1 + static_cast<int64_t>(rng.Uniform(static_cast<uint64_t>(total))));
+    decoy_ids.assign(ids.begin(), ids.end());
+    for (size_t k = 0; k < decoys.size(); ++k) decoys[k].id = PersonId(decoy_ids[k]);
+  }
+
   std::unique_ptr<store::Store> st;
   if (!args.no_store) {
     bool created_key = false;
@@ -217,12 +261,18 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
   std::thread producer([&] {
     sim::PeopleRowFormatter formatter(network, catalog);
     sim::GeneratedPerson gp;
+    // Real people take the ids the decoys left free, in order.
+    int64_t next_id = 1;
+    size_t next_decoy = 0;
     for (int64_t start = 0; start < count && !queue.cancelled(); start += kBatch) {
       const int64_t end = std::min(count, start + kBatch);
       Batch b;
       b.persons.reserve(static_cast<size_t>(end - start));
       for (int64_t i = start; i < end; ++i) {
         generator->Generate(static_cast<uint64_t>(i), &gp);
+        while (next_decoy < decoy_ids.size() && decoy_ids[next_decoy] == next_id) ++next_decoy, ++next_id;
+        gp.person.id = PersonId(next_id++);
+        for (auto& o : gp.orientations) o.person = gp.person.id;
         if (files) {
           formatter.AppendCsvRow(gp, &b.csv);
           if (b.status.ok()) b.status = formatter.AppendJsonLine(gp, &b.jsonl);
@@ -262,6 +312,13 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
     CLOISON_RETURN_IF_ERROR(csv->Close());
     CLOISON_RETURN_IF_ERROR(jsonl->Close());
   }
+  if (st && !decoys.empty()) {
+    CLOISON_RETURN_IF_ERROR(st->UpsertPersons(decoys).status());
+    std::vector<PersonId> marked;
+    for (const Person& d : decoys) marked.push_back(d.id);
+    CLOISON_RETURN_IF_ERROR(st->MarkDecoys(marked));
+    summary.decoys = static_cast<int64_t>(decoys.size());
+  }
   if (st) CLOISON_RETURN_IF_ERROR(st->FinishBulkLoad());
   return summary;
 }
@@ -271,6 +328,9 @@ void PrintSummary(Context& ctx, const GenerateArgs& args, const GenerateSummary&
            << " orientations (seed " << args.seed << ", today " << s.today.ToString()
            << (args.today.empty() ? " from the clock; --today pins it" : "") << ")\n";
   if (s.stored) *ctx.out << "  loaded into " << ctx.db_path() << "\n";
+  if (s.decoys > 0)
+    *ctx.out << "  honeytokens: " << Thousands(s.decoys) << " decoy people in " << Thousands(s.decoy_structures)
+             << " agencies and missions locales (known to the guard only; not in the files)\n";
   if (s.files)
     *ctx.out << "  files (mode 0600; clear personal data): " << s.out_dir
              << "/{people.csv, people.jsonl, orientations.jsonl, network.json}\n";
@@ -487,6 +547,9 @@ void AddGenerateCommands(CLI::App& app, Context& ctx) {
                 "files 0600, a new directory 0700)");
   g->add_flag("--no-files", gen->no_files, "do not write files");
   g->add_flag("--no-store", gen->no_store, "do not load the store");
+  g->add_option("--honeytokens", gen->honeytokens, "decoy people per agency and mission locale (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
   g->add_flag("--network-only", gen->network_only, "load/write the network sized for --persons, but no people");
   g->callback([&ctx, gen] { RunGenerate(ctx, *gen); });
 

@@ -73,7 +73,7 @@ void RunImport(Context& ctx, const ImportArgs& args) {
   // re-run would not restore, so the store may defer its indexes and syncs.
   auto before = (*st)->Stats();
   if (!before.ok()) return Fail(ctx, "import", before.status());
-  const bool bulk = before->persons == 0;
+  const bool bulk = before->persons + before->decoys == 0;
   if (bulk) {
     st->reset();
     st = OpenStore(ctx, /*bulk=*/true);
@@ -184,7 +184,8 @@ void RunStats(Context& ctx, bool json) {
   if (!s.ok()) return Fail(ctx, "stats", s.status());
   if (json) {
     nlohmann::json j = {{"structures", s->structures}, {"agents", s->agents},
-                        {"persons", s->persons},       {"formations", s->formations},
+                        {"persons", s->persons},       {"decoys", s->decoys},
+                        {"formations", s->formations},
                         {"training_sessions", s->training_sessions}, {"orientations", s->orientations},
                         {"active_key_id", s->active_key_id}, {"schema_version", s->schema_version}};
     nlohmann::json keys = nlohmann::json::object();
@@ -196,7 +197,9 @@ void RunStats(Context& ctx, bool json) {
   *ctx.out << "store " << ctx.db_path() << " (schema v" << s->schema_version << ")\n"
            << "  structures         " << Thousands(s->structures) << "\n"
            << "  agents             " << Thousands(s->agents) << "\n"
-           << "  people             " << Thousands(s->persons) << "\n"
+           << "  people             " << Thousands(s->persons)
+           << (s->decoys > 0 ? StrCat(" (+ ", Thousands(s->decoys), " decoys, the guard's honeytokens)") : std::string())
+           << "\n"
            << "  formations         " << Thousands(s->formations) << "\n"
            << "  training sessions  " << Thousands(s->training_sessions) << "\n"
            << "  orientations       " << Thousands(s->orientations) << "\n"

@@ -147,6 +147,10 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
   const auto guard_start = std::chrono::steady_clock::now();
   const std::string state_path = GuardStatePath(ctx);
   CLOISON_ASSIGN_OR_RETURN(GuardLoad load, LoadGuardState(*guard, *log, state_path));
+  // The decoys planted in the store (cloison generate --honeytokens): any
+  // read of one, or a listing that shows one, suspends.
+  CLOISON_ASSIGN_OR_RETURN(std::vector<PersonId> decoys, store->ListDecoys());
+  for (PersonId d : decoys) guard->AddHoneytoken(d);
   if (!load.problem.empty())
     *ctx.err << "cloison: guard: the saved state " << state_path << " was not loaded: " << load.problem
              << "; it is kept as " << state_path << ".damaged and the guard is rebuilt from the whole audit log "
@@ -166,7 +170,8 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
                             : StrCat("no saved state: replayed the whole audit log (",
                                      Thousands(static_cast<int64_t>(replay.entries)), " entries)"))
            << ", " << Thousands(static_cast<int64_t>(replay.accesses)) << " accesses observed; "
-           << Thousands(sync.registered) << " accounts registered"
+           << Thousands(sync.registered) << " accounts registered, " << Thousands(static_cast<int64_t>(decoys.size()))
+           << " honeytokens"
            << (sync.cleared > 0 ? StrCat(", ", sync.cleared, " cleared after a reinstatement") : std::string())
            << "; " << guard_ms << " ms\n";
 

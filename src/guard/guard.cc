@@ -663,7 +663,11 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
 
   const bool is_read = a.kind == AccessKind::kRead || a.kind == AccessKind::kReveal;
   const bool is_list = a.kind == AccessKind::kSearch || a.kind == AccessKind::kList;
-  const bool check_honey = honey_count_.load(std::memory_order_relaxed) > 0;
+  // A decoy in a search result is not enough (a search by birth date may
+  // show one to anybody); opening it, or a bulk listing that shows it, is.
+  // A denied attempt at a decoy id is not one either (a mistyped id).
+  const bool check_honey = a.kind != AccessKind::kSearch && a.kind != AccessKind::kDenied &&
+                           honey_count_.load(std::memory_order_relaxed) > 0;
   for (PersonId p : a.persons) {
     const int64_t pid = p.value();
     if (check_honey && !f.honeytoken && IsHoneytoken(p)) f.honeytoken = p;

@@ -254,7 +254,9 @@ class Guard {
 
   virtual void RegisterAccount(const AccountProfile& profile) = 0;
   // Decoy people planted where only enumeration or bulk listing finds them;
-  // any access to one is at least a kSuspend.
+  // reading or revealing one, or a listing page that shows one, is a
+  // kSuspend (a search result showing one is not: a search by birth date
+  // may show it to anybody; nor is a denied attempt at its id).
   virtual void AddHoneytoken(PersonId person) = 0;
   virtual bool IsHoneytoken(PersonId person) const = 0;
 

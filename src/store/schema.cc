@@ -77,6 +77,14 @@ CREATE TABLE catalog_fields(
   is_unique INTEGER NOT NULL,
   added_at INTEGER NOT NULL);
 )sql",
+    // 3: decoy people (honeytokens): which persons rows are decoys the guard
+    // planted. Apart from persons so that nothing in a person's own row
+    // tells a decoy from a real person.
+    R"sql(
+CREATE TABLE decoys(
+  person_id INTEGER PRIMARY KEY,
+  planted_at INTEGER NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -21,7 +21,7 @@
 namespace cloison::store::internal {
 
 // The version a freshly migrated database has.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Brings the database to kSchemaVersion.
 Status Migrate(Db& db);

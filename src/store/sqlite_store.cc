@@ -280,6 +280,8 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<PersonId>> FindPersons(std::string_view field, std::string_view value) override;
   Status ForEachPersonRelation(
       const std::function<void(PersonId, StructureId, std::optional<AccountId>)>& fn) override;
+  Status MarkDecoys(std::span<const PersonId> persons) override;
+  StatusOr<std::vector<PersonId>> ListDecoys() override;
 
   StatusOr<uint32_t> AddKeyAndActivate() override;
   StatusOr<int64_t> ReencryptBatch(int64_t max_persons) override;
@@ -1330,6 +1332,39 @@ Status SqliteStore::ForEachPersonRelation(
   return OkStatus();
 }
 
+// ----------------------------------------------------------------- decoys
+
+Status SqliteStore::MarkDecoys(std::span<const PersonId> persons) {
+  Txn txn(db_);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
+  CLOISON_ASSIGN_OR_RETURN(Stmt exists, db_.Prepare("SELECT 1 FROM persons WHERE id = ?", "check decoy"));
+  CLOISON_ASSIGN_OR_RETURN(
+      Stmt ins, db_.Prepare("INSERT OR IGNORE INTO decoys(person_id, planted_at) VALUES(?, ?)", "mark decoy"));
+  const int64_t now = clock_.NowMicros();
+  for (PersonId p : persons) {
+    sqlite3_reset(exists.get());
+    exists.BindInt(1, p.value());
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(exists, "check decoy"));
+    if (!row) return InvalidArgument(StrCat("decoy ", p.value(), " is not a person of this store"));
+    sqlite3_reset(ins.get());
+    ins.BindInt(1, p.value());
+    ins.BindInt(2, now);
+    CLOISON_RETURN_IF_ERROR(db_.StepDone(ins, "mark decoy"));
+  }
+  return txn.Commit();
+}
+
+StatusOr<std::vector<PersonId>> SqliteStore::ListDecoys() {
+  CLOISON_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT person_id FROM decoys ORDER BY person_id", "list decoys"));
+  std::vector<PersonId> out;
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "list decoys"));
+    if (!row) break;
+    out.emplace_back(s.ColumnInt(0));
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------- keys
 
 StatusOr<uint32_t> SqliteStore::AddKeyAndActivate() {
@@ -1427,6 +1462,8 @@ StatusOr<StoreStats> SqliteStore::Stats() {
   CLOISON_ASSIGN_OR_RETURN(st.structures, db_.QueryInt("SELECT count(*) FROM structures", "count structures"));
   CLOISON_ASSIGN_OR_RETURN(st.agents, db_.QueryInt("SELECT count(*) FROM agents", "count agents"));
   CLOISON_ASSIGN_OR_RETURN(st.persons, db_.QueryInt("SELECT count(*) FROM persons", "count persons"));
+  CLOISON_ASSIGN_OR_RETURN(st.decoys, db_.QueryInt("SELECT count(*) FROM decoys", "count decoys"));
+  st.persons -= st.decoys;
   CLOISON_ASSIGN_OR_RETURN(st.formations, db_.QueryInt("SELECT count(*) FROM formations", "count formations"));
   CLOISON_ASSIGN_OR_RETURN(st.training_sessions,
                            db_.QueryInt("SELECT count(*) FROM training_sessions", "count training sessions"));

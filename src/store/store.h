@@ -54,7 +54,8 @@ struct FieldMask {
 struct StoreStats {
   int64_t structures = 0;
   int64_t agents = 0;
-  int64_t persons = 0;
+  int64_t persons = 0;  // real people: the persons rows that are not decoys
+  int64_t decoys = 0;   // honeytokens (the decoys table)
   int64_t formations = 0;
   int64_t training_sessions = 0;
   int64_t orientations = 0;
@@ -121,6 +122,14 @@ class Store {
   // without decrypting anything (for in-memory relation indexes).
   virtual Status ForEachPersonRelation(
       const std::function<void(PersonId, StructureId, std::optional<AccountId>)>& fn) = 0;
+
+  // --- Decoys (honeytokens, docs/guard.md): persons rows planted so that
+  // only enumeration or bulk listing finds them. Recorded apart from the
+  // persons table (nothing in a decoy's row differs from a real person's);
+  // only the guard is told which they are. Marking an id that is no person
+  // is InvalidArgument (nothing marked); marking twice is a no-op.
+  virtual Status MarkDecoys(std::span<const PersonId> persons) = 0;
+  virtual StatusOr<std::vector<PersonId>> ListDecoys() = 0;  // ascending ids
 
   // --- Keys. Rotation adds a new data key, makes it active for new writes,
   // then ReencryptBatch moves existing values to it a batch at a time (each

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -178,6 +179,64 @@ TEST_F(GenerateCliTest, StoreGeneratedWithoutTodayHasLiveOrientationsOnTheClocks
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_GT(live_orientations(now), 0);
   EXPECT_EQ(live_orientations(fixed), 0);
+}
+
+TEST_F(GenerateCliTest, HoneytokensArePlantedInNobodysCaseloadScatteredAndNotExported) {
+  const std::string data = dir_ / "decoys", out = dir_ / "decoys-out";
+  CliRun r = Cloison(clock_, {"--data", data, "generate", "--persons", "1500", "--seed", "4", "--honeytokens", "2",
+                              "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("honeytokens: "), std::string::npos) << r.out;
+  auto master = crypto::LoadMasterKey(data + "/master.key");
+  ASSERT_TRUE(master.ok()) << master.status();
+  store::SqliteOptions o;
+  o.path = data + "/cloison.db";
+  auto st = store::OpenSqliteStore(o, FieldCatalog::Default(), *master, clock_);
+  ASSERT_TRUE(st.ok()) << st.status();
+  auto decoys = (*st)->ListDecoys();
+  ASSERT_TRUE(decoys.ok()) << decoys.status();
+  auto structures = (*st)->ListStructures();
+  ASSERT_TRUE(structures.ok());
+  std::map<int64_t, StructureKind> kind;
+  size_t followers = 0;  // agencies and missions locales
+  for (const auto& x : *structures) {
+    kind[x.id.value()] = x.kind;
+    followers += x.kind == StructureKind::kAgency || x.kind == StructureKind::kMissionLocale;
+  }
+  ASSERT_GT(followers, 0u);
+  EXPECT_GT(decoys->size(), followers);  // 2 each (a structure too small to draw 2 from may get fewer)
+  EXPECT_LE(decoys->size(), 2 * followers);
+  std::map<int64_t, std::pair<int64_t, bool>> rel;  // person -> (structure, has counsellor)
+  ASSERT_TRUE((*st)->ForEachPersonRelation([&](PersonId p, StructureId s, std::optional<AccountId> c) {
+                      rel[p.value()] = {s.value(), c.has_value()};
+                    })
+                  .ok());
+  EXPECT_EQ(rel.size(), 1500 + decoys->size());  // --persons real people, plus the decoys
+  std::set<int64_t> with_orientation;
+  ASSERT_TRUE((*st)->ForEachOrientation([&](const Orientation& x) { with_orientation.insert(x.person.value()); }).ok());
+  int64_t below_half = 0;
+  for (PersonId d : *decoys) {
+    ASSERT_TRUE(rel.count(d.value())) << d;
+    const auto [structure, counsellor] = rel[d.value()];
+    EXPECT_TRUE(kind[structure] == StructureKind::kAgency || kind[structure] == StructureKind::kMissionLocale);
+    EXPECT_FALSE(counsellor) << "decoy " << d << " is in a caseload";
+    EXPECT_FALSE(with_orientation.count(d.value())) << "decoy " << d << " is some partner's candidate";
+    below_half += d.value() <= 750;
+    // A decoy reads like anyone.
+    auto p = (*st)->GetPerson(d);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_FALSE(p->fields[*FieldCatalog::Default().IndexOf("nir")].empty());
+  }
+  EXPECT_GT(below_half, 0) << "the decoys' ids are scattered, not all past the real people";
+  // Not in the exported files: 1500 data rows + the header; no decoy id.
+  std::ifstream csv(out + "/people.csv");
+  int64_t lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 1501);
+  // --honeytokens 0: none.
+  r = Cloison(clock_, {"--data", dir_ / "none", "generate", "--persons", "300", "--honeytokens", "0", "--no-files"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("honeytokens: "), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -452,6 +452,8 @@ TEST(ServeGuardTest, SavesItsStateAtStopAndReloadsOrRebuildsItAtStart) {
   EXPECT_TRUE(std::regex_search(r.output, std::regex("guard: no saved state: replayed the whole audit log \\(\\d+ entries\\)")))
       << r.output;
   EXPECT_NE(r.output.find("accounts registered"), std::string::npos) << r.output;
+  // The decoys `generate` planted are the guard's honeytokens.
+  EXPECT_TRUE(std::regex_search(r.output, std::regex("accounts registered, [1-9][0-9]* honeytokens"))) << r.output;
   EXPECT_NE(r.output.find("cloison: guard state saved to " + state), std::string::npos) << r.output;
   EXPECT_EQ(Mode(state), 0600);
   EXPECT_EQ(Slurp(state).rfind("CLOISON-SERVER-GUARD 1 ", 0), 0u);

@@ -206,6 +206,12 @@ TEST_F(GuardTest, HoneytokenSuspendsAtOnceAndClearLiftsIt) {
   EXPECT_TRUE(guard_->IsHoneytoken(PersonId(666)));
   EXPECT_FALSE(guard_->IsHoneytoken(PersonId(665)));
   EXPECT_EQ(Read(1, Paris(0, 10), 100).action, Action::kAllow);
+  // Shown in a search result (a search by birth date may show it to
+  // anybody) or tried and denied (a mistyped id): not yet a suspension.
+  EXPECT_LT(Do(1, Paris(0, 10, 1), AccessKind::kSearch, {PersonId(665), PersonId(666)}, "10.1.2.3", "dn:#1").action,
+            Action::kAlert);
+  EXPECT_LT(Do(1, Paris(0, 10, 2), AccessKind::kDenied, {PersonId(666)}).action, Action::kAlert);
+  // Opened: suspended.
   Verdict v = Read(1, Paris(0, 10, 5), 666);
   EXPECT_EQ(v.action, Action::kSuspend);
   EXPECT_THAT(v.signals, Contains("honeytoken"));
@@ -218,6 +224,9 @@ TEST_F(GuardTest, HoneytokenSuspendsAtOnceAndClearLiftsIt) {
   guard_->Clear(AccountId(1));
   EXPECT_FALSE(guard_->UnderAlert(AccountId(1)));
   EXPECT_EQ(Read(1, Paris(3, 10, 1), 101).action, Action::kAllow);
+  // A bulk listing page that shows it: suspended too.
+  const Verdict listed = Do(1, Paris(3, 11), AccessKind::kList, {PersonId(660), PersonId(666)}, "10.1.2.3", "", 0);
+  EXPECT_EQ(listed.action, Action::kSuspend);
 }
 
 TEST_F(GuardTest, SuspensionListsAccountsCreatedOrApprovedRecently) {

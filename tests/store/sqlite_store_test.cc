@@ -153,13 +153,14 @@ TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
   ASSERT_TRUE(st);
   auto stats = st->Stats();
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->schema_version, 2);
+  EXPECT_EQ(stats->schema_version, 3);
   EXPECT_EQ(stats->active_key_id, 1u);
   EXPECT_EQ(stats->persons, 0);
   st.reset();
   RawDb raw(path_);
-  EXPECT_EQ(raw.Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(raw.Int("PRAGMA user_version"), 3);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM keys WHERE active = 1"), 1);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM decoys"), 0);
   const auto cols = raw.Columns("persons");
   for (const char* c : {"id", "referent_structure_id", "referent_counsellor_id", "other_structures", "f_nom",
                         "f_nir", "bi_nir", "bi_ft_id", "bi_ft_id_legacy", "bi_email", "f_telephone"})
@@ -326,6 +327,27 @@ TEST_F(StoreTest, ExplicitIdsAreKept) {
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->updated, 1);
   EXPECT_EQ(st->GetPerson(PersonId(1000))->fields[F("nom")], "Autre");
+}
+
+TEST_F(StoreTest, DecoysAreRecordedApartAndOnlyForExistingPersons) {
+  auto st = Open();
+  auto r = st->UpsertPersons(std::vector<Person>{MakePerson(1), MakePerson(2), MakePerson(3)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  const PersonId two = r->ids[1], three = r->ids[2];
+  ASSERT_TRUE(st->MarkDecoys(std::vector<PersonId>{three, two}).ok());
+  ASSERT_TRUE(st->MarkDecoys(std::vector<PersonId>{two}).ok());  // again: no-op
+  auto d = st->ListDecoys();
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(*d, (std::vector<PersonId>{std::min(two, three), std::max(two, three)}));
+  // An id that is nobody: refused, and nothing of the batch is marked.
+  EXPECT_EQ(st->MarkDecoys(std::vector<PersonId>{r->ids[0], PersonId(999999)}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st->ListDecoys()->size(), 2u);
+  // A decoy reads like anybody: nothing in its row says what it is.
+  EXPECT_TRUE(st->GetPerson(two).ok());
+  st.reset();
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM decoys"), 2);
 }
 
 TEST_F(StoreTest, LargeBatchMatchesDuplicatesAcrossPipelineChunks) {
@@ -539,7 +561,7 @@ TEST_F(StoreTest, MigratesVersionOneDatabaseKeepingData) {
   ASSERT_TRUE(st);
   auto stats = st->Stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->schema_version, 2);
+  EXPECT_EQ(stats->schema_version, 3);
   EXPECT_EQ(stats->persons, 1);
   EXPECT_EQ(stats->structures, 1);
   auto p = st->GetPerson(PersonId(42));
