@@ -219,6 +219,7 @@ struct AccountState {
     int64_t last_min;
   };
   std::vector<Colleague> colleagues;
+  bool spread_applies = false;  // a human counsellor (someone with a caseload of their own)
   int64_t spread_day = -1;
   uint32_t spread_peak = 0;
   std::unique_ptr<PeriodHist<uint16_t>> spread_hist;
@@ -469,6 +470,7 @@ class GuardImpl final : public Guard {
     st.zone = ResolveZone(p.time_zone);
     st.span = OffsetSpan{0, 1, 0};
     st.created_min = p.created_at > 0 ? p.created_at / 60'000'000 : 0;
+    st.spread_applies = !p.technical && std::find(p.roles.begin(), p.roles.end(), Role::kCounsellor) != p.roles.end();
     st.epoch = ~uint64_t{0};  // creator may have changed
   }
 
@@ -510,6 +512,14 @@ class GuardImpl final : public Guard {
       g->reference.store(g->prior, std::memory_order_relaxed);
     }
     return g.get();
+  }
+
+  // `account` is registered with `structure` (shared registry lock; after
+  // the shard lock in the lock order).
+  bool SameStructure(int64_t account, StructureId structure) const {
+    std::shared_lock lock(registry_mu_);
+    auto it = profiles_.find(account);
+    return it != profiles_.end() && it->second.structure == structure;
   }
 
   int32_t PeriodOfMinute(int64_t minute) const { return static_cast<int32_t>(minute / 1440 / period_days_); }
@@ -741,7 +751,11 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
     st.spread_day = day;
     st.spread_peak = 0;
   }
-  if (is_read && a.referent.valid() && a.referent != a.account) {
+  // Only counsellors have colleagues' caseloads to stray into: partners and
+  // integrations read candidates followed by counsellors everywhere. A
+  // colleague is a counsellor of the same structure.
+  if (is_read && st.spread_applies && a.referent.valid() && a.referent != a.account &&
+      SameStructure(a.referent.value(), st.profile.structure)) {
     const int64_t cutoff = m - std::max<int64_t>(1, c_.spread_window_seconds / 60);
     auto it = std::find_if(st.colleagues.begin(), st.colleagues.end(),
                            [&](const AccountState::Colleague& c) { return c.id == a.referent.value(); });

@@ -240,7 +240,8 @@ TEST_F(PeopleRoutesTest, SearchByNamePrefixIsScopedToWhatTheCallerMayRead) {
   EXPECT_EQ(J(r)["total"], 10);
   r = Get(t, "/v1/people/search?q=lefe&purpose=accompaniment");
   EXPECT_EQ(J(r)["total"], 10);
-  for (const auto& p : J(r)["results"]) EXPECT_EQ(p["nom"], "Lefèvre");
+  const json lefevre = J(r);  // a range-for over a temporary's member would dangle
+  for (const auto& p : lefevre["results"]) EXPECT_EQ(p["nom"], "Lefèvre");
 
   // The other mission locale's counsellor sees 201 only.
   r = Get(Login("counsellor4"), "/v1/people/search?q=martin&purpose=accompaniment");

@@ -592,6 +592,10 @@ TEST_F(GuardTest, ReadingFilesOfManyColleaguesCaseloadsIsSpread) {
   std::mt19937 rng(11);
   guard_->RegisterAccount(Counsellor(530));
   guard_->RegisterAccount(Counsellor(531));
+  // The colleagues: counsellors of the same structure. A referent the guard
+  // does not know in this structure is nobody's colleague.
+  for (int64_t id : {700, 701, 702, 799}) guard_->RegisterAccount(Counsellor(id));
+  for (int64_t id = 1000; id < 1040; ++id) guard_->RegisterAccount(Counsellor(id));
   // Two weeks of ordinary work on its own caseload, a colleague's person now and then.
   for (int d = 0; d < 14; ++d) {
     if (d % 7 >= 5) continue;
@@ -621,6 +625,23 @@ TEST_F(GuardTest, ReadingFilesOfManyColleaguesCaseloadsIsSpread) {
   EXPECT_THAT(v.signals, Contains("spread"));
   EXPECT_THAT(v.explanation, HasSubstr("read files from the caseloads of"));
   EXPECT_THAT(v.explanation, HasSubstr("different colleagues in 24 hours"));
+}
+
+TEST_F(GuardTest, SpreadCountsOnlyColleaguesOfTheSameStructure) {
+  guard_->RegisterAccount(Counsellor(560));
+  AccountProfile elsewhere = Counsellor(0);
+  elsewhere.structure = StructureId(77);
+  for (int64_t id = 2000; id < 2040; ++id) {
+    elsewhere.account = AccountId(id);
+    guard_->RegisterAccount(elsewhere);
+  }
+  // 40 files a few an hour, each followed by a counsellor of another structure
+  // (or by nobody the guard knows): not the spread across one's colleagues.
+  for (int i = 0; i < 40; ++i) {
+    const int64_t referent = i % 2 == 0 ? 2000 + i : 5000 + i;
+    const Verdict v = ReadOf(560, Paris(14, 9) + i * 4 * kMin, 910'000 + i * 13, referent);
+    EXPECT_THAT(v.signals, Not(Contains("spread"))) << v.explanation;
+  }
 }
 
 TEST_F(GuardTest, AnotherAccountFromTheNetworkOfAFlaggedOneScoresHigher) {
@@ -655,6 +676,7 @@ TEST_F(GuardTest, AnotherAccountFromTheNetworkOfAFlaggedOneScoresHigher) {
 TEST_F(GuardTest, SaveLoadKeepsEpisodesAndSpread) {
   guard_->RegisterAccount(Technical(550, Utc(2023, 1, 1, 0, 0)));
   guard_->RegisterAccount(Counsellor(551));
+  for (int64_t id : {400, 401, 402, 403, 404, 600, 601, 602}) guard_->RegisterAccount(Counsellor(id));
   // 550: one refusal episode; 551: a day of reading several colleagues' files.
   Verdict v;
   UnixMicros t = Paris(1, 14);
