@@ -660,7 +660,12 @@ Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_
     case access::Outcome::kUnavailable:
       return StatusResponse(IOError("audit"));
     case access::Outcome::kError:
-      return StatusResponse(NotFound(res.message));
+    case access::Outcome::kMissingRecord:
+      // After the read entry: the caller asked for something the policy
+      // allows, so this is the service's failure (503), never a 404 that
+      // would read as "no such person". The Gate's message names no path,
+      // SQL or personal value.
+      return ErrorResponse(503, code::kUnavailable, res.message);
   }
 
   json fields = json::object();

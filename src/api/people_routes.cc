@@ -474,7 +474,7 @@ Response Handler::ReleasePage(Call& c, std::string_view kind, const std::vector<
   e.decision = "allow";
   e.details["kind"] = std::string(kind);
   e.details["query"] = std::string(query);
-  e.details["page"] = StrCat(page_index + 1);
+  e.numbers["page"] = page_index + 1;  // 1-based, as the caller asked for it
   // The guard scores the page (and the Gate audits a refusal) before the
   // page's own entry is appended; nothing is sent before that is durable.
   const access::ReadResult res =
@@ -809,7 +809,7 @@ Response Handler::CreatePerson(Call& c) {
   e.purpose = "accompaniment";
   e.decision = "create";
   e.details["action"] = "create_person";
-  e.details["structure"] = StrCat(who.structure.value());
+  e.numbers["structure"] = who.structure.value();
   if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));
   Response r = JsonResponse(201, json{{"id", id.value()},
                                       {"referent_structure", who.structure.value()},
@@ -1024,8 +1024,8 @@ Response Handler::CreateOrientation(Call& c) {
   e.decision = "create";
   e.reason = deps_.policy->rules()[static_cast<size_t>(d.rule)].id;
   e.details["action"] = "create_orientation";
-  e.details["orientation"] = StrCat(o.id.value());
-  e.details["session"] = StrCat(session);
+  e.numbers["orientation"] = o.id.value();
+  e.numbers["session"] = session;
   if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));
   Response r = JsonResponse(201, OrientationJson(o, session_code));
   r.headers.emplace_back("Location", StrCat("/v1/orientations/", o.id.value()));
@@ -1104,7 +1104,7 @@ Response Handler::MoveOrientation(Call& c, OrientationStatus to, bool confirm) {
   e.purpose = partner ? "training_enrolment" : "training_orientation";
   e.decision = "update";
   e.details["action"] = confirm ? "confirm_enrolment" : "orientation_status";
-  e.details["orientation"] = StrCat(*id);
+  e.numbers["orientation"] = *id;
   e.details["from"] = std::string(OrientationStatusName(from));
   e.details["to"] = std::string(OrientationStatusName(to));
   if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));  // durable before the change

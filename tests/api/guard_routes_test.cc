@@ -284,7 +284,7 @@ TEST_F(GuardApiTest, ExhaustivePagingOfTheCaseloadIsRefused) {
   EXPECT_TRUE(listed_refusal);
   for (const audit::Event& e : AuditEvents()) {
     if (e.kind == audit::EventKind::kRead && e.details.count("kind")) {
-      EXPECT_LT(std::stoi(e.details.at("page")), refused_at);
+      EXPECT_LT(e.numbers.at("page"), refused_at);
     }
   }
 }

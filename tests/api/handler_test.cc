@@ -139,6 +139,23 @@ TEST_F(ApiFixture, DeniedReadIs403WithReasonAndAnAuditDenial) {
   EXPECT_EQ(AuditEvents().back().reason, "unknown_person");  // the audit keeps the truth
 }
 
+TEST_F(ApiFixture, AStoreFailureAfterTheAuditEntryIs503NotA404) {
+  // 999 is in the relation index (so the policy allows the read) but has no
+  // row in the store: the read entry is durable, the store read fails. That
+  // is the service's fault, never "no such person".
+  ASSERT_TRUE(index_->OnPersonFollowed(PersonId(999), StructureId(3), std::nullopt).ok());
+  const std::string token = Login("counsellor");
+  Response r = Call("GET", "/v1/people/999?purpose=accompaniment", "", Bearer(token));
+  ExpectError(r, 503, "unavailable");
+  EXPECT_EQ(r.body.find("sqlite"), std::string::npos) << r.body;
+  const audit::Event e = AuditEvents().back();
+  EXPECT_EQ(e.kind, audit::EventKind::kSystem);
+  EXPECT_EQ(e.decision, "read_failed");
+  EXPECT_EQ(e.reason, "record_missing");
+  // The service goes on.
+  EXPECT_EQ(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token)).status, 200);
+}
+
 TEST_F(ApiFixture, PurposeChecks) {
   const std::string token = Login("counsellor");
   ExpectError(Call("GET", "/v1/people/101", "", Bearer(token)), 400, "invalid_parameter");
