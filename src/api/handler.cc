@@ -217,11 +217,14 @@ using namespace internal;
 Handler::Handler(const HandlerDeps& deps, Limits limits)
     : deps_(deps),
       limits_(limits),
+      digester_(deps.query_digest_key.empty() ? access::QueryDigester::WithRandomKey()
+                                              : access::QueryDigester(deps.query_digest_key)),
       engine_(*deps.policy, *deps.index),
       iam_mu_(deps.iam_mutex != nullptr ? *deps.iam_mutex : own_iam_mu_),
       gate_(access::GateDeps{deps.store, deps.policy, deps.index, deps.audit, deps.guard, deps.accounts, &store_mu_},
             access::GateOptions{.read_store = true,
                                 .on_audit_append = [this](int64_t micros) { metrics_.RecordAuditAppend(micros); }}) {
+  deps_.query_digest_key = crypto::SecretBytes();  // the digester holds it; no second copy
   AddRoute("GET", "/v1/healthz", false, &Handler::Healthz);
   AddRoute("GET", "/healthz", false, &Handler::Healthz);
   AddRoute("GET", "/metrics", false, &Handler::MetricsText);

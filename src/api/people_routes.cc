@@ -123,8 +123,27 @@ std::optional<std::string> FoldName(std::string_view s, bool strict) {
 struct SearchQuery {
   enum class Kind { kName, kNir, kFtId, kFtIdLegacy, kPostcode, kBirthDate } kind = Kind::kName;
   std::string value;       // canonical value to compare / look up
-  std::string normalised;  // for audit and the guard: "nom:dup", "nir", "ft_id", "cp:67000", "dn:2004-05-01"
+  // Echoed to the caller, who typed it: "nom:dup", "nir", "ft_id", "cp:67000",
+  // "dn:2004-05-01". Never written to the audit log (see Audited).
+  std::string normalised;
   std::string field;       // the catalog field searched
+  // The kind as the audit log and the guard name it (before ":#<digest>").
+  std::string_view KindLabel() const {
+    switch (kind) {
+      case Kind::kName: return "nom";
+      case Kind::kNir: return "nir";
+      case Kind::kFtId: return "ft_id";
+      case Kind::kFtIdLegacy: return "ft_id_legacy";
+      case Kind::kPostcode: return "cp";
+      case Kind::kBirthDate: return "dn";
+    }
+    return "q";
+  }
+  // What the audit entry and the guard get: the kind and a keyed digest of
+  // the canonical value ("cp:#1f0c..."), so that distinct queries of one
+  // kind can be counted, and replayed, without the value (a birth date, a
+  // postcode, a name prefix, an identifier).
+  std::string Audited(const access::QueryDigester& d) const { return d.Digest(KindLabel(), value); }
 };
 
 bool AllDigits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
@@ -670,7 +689,7 @@ Response Handler::SearchPeople(Call& c) {
   const int64_t end = std::min(total, begin + size);
   std::vector<PersonId> ids;
   for (int64_t i = begin; i < end; ++i) ids.push_back(hits[i].person);
-  if (Response r = ReleasePage(c, "search", ids, query->normalised, page - 1, purpose_name, {"nom", "prenom"});
+  if (Response r = ReleasePage(c, "search", ids, query->Audited(digester_), page - 1, purpose_name, {"nom", "prenom"});
       r.status != 0)
     return r;
 
