@@ -424,7 +424,8 @@ Response Handler::Healthz(Call&) {
 Response Handler::MetricsText(Call&) {
   Response r;
   r.content_type = "text/plain; version=0.0.4";
-  r.body = metrics_.Render();
+  const audit::LogStats stats = deps_.audit->stats();
+  r.body = metrics_.Render(&stats);
   return r;
 }
 
