@@ -48,6 +48,7 @@
 #include "access/quota.h"
 #include "guard/guard.h"
 #include "audit/log.h"
+#include "audit/query_index.h"
 #include "core/clock.h"
 #include "crypto/secret.h"
 #include "iam/repository.h"
@@ -240,6 +241,13 @@ class Handler {
   std::mutex store_mu_;
   access::Gate gate_;  // the read path (after store_mu_: it uses it)
   std::vector<Route> routes_;
+
+  // GET /v1/exposure's "used" side: the audit log's query index
+  // (<audit dir>/index.db, a cache the CLI's `cloison exposure` uses too
+  // when no server runs), opened on first use. Not thread-safe, hence its
+  // own mutex (taken with no other Handler mutex held).
+  std::mutex usage_mu_;
+  std::unique_ptr<audit::QueryIndex> usage_index_;
 
   // Step-up: session id -> until when its step-up holds.
   std::mutex step_up_mu_;
