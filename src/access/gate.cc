@@ -195,8 +195,8 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
     ev.kind = audit::EventKind::kGuardAction;
     ev.decision = "deny";
     ev.reason = StrCat("quota_per_", out.quota.window);
-    ev.details["limit"] = StrCat(out.quota.limit);
-    ev.details["reset_at_micros"] = StrCat(out.quota.reset_at);
+    ev.numbers["limit"] = out.quota.limit;
+    ev.numbers["reset_at_micros"] = out.quota.reset_at;
     if (Status s = Append(ev); !s.ok()) {
       out.outcome = Outcome::kUnavailable;
       out.message = "the audit log is unavailable";
@@ -242,8 +242,27 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
     person = deps_.store->GetPerson(rq.person, d.fields.ToFieldMask(cat.size()));
   }
   if (!person.ok()) {
-    out.outcome = Outcome::kError;
-    out.message = MessageOf(person.status());
+    // The read entry is durable and says the fields were released; they were
+    // not. A missing row for an id the policy allowed (so the relation index
+    // knows it) is an inconsistency between index and store, not the
+    // caller's fault, and is told apart from a failing store. Store messages
+    // may name files or SQL: they are not passed on.
+    const bool missing = person.status().code() == absl::StatusCode::kNotFound;
+    out.outcome = missing ? Outcome::kMissingRecord : Outcome::kError;
+    out.message = missing ? "the record is not in the store although the relation index knows it; nothing was read"
+                          : "the store failed; nothing was read";
+    audit::Event failed;
+    failed.kind = audit::EventKind::kSystem;
+    failed.time = rq.now;
+    failed.account = caller.principal.account;
+    failed.session = caller.session;
+    failed.source = caller.source;
+    failed.persons = {rq.person};
+    failed.purpose = std::string(rq.purpose);
+    failed.decision = "read_failed";
+    failed.reason = missing ? "record_missing" : "store_error";
+    Append(failed).IgnoreError();  // best effort: the answer is 503 either way
+    out.fields.clear();
     return out;
   }
   for (size_t i = 0; i < cat.size() && i < person->fields.size(); ++i)
@@ -292,7 +311,7 @@ ReadResult Gate::ReleasePage(const Caller& caller, guard::AccessKind kind, std::
   ev.reason = std::string(guard::AccessKindName(kind));
   ev.details["kind"] = std::string(guard::AccessKindName(kind));
   if (!query.empty()) ev.details["query"] = std::string(query);
-  ev.details["page"] = StrCat(page);
+  ev.numbers["page"] = page;
   if (Status s = Append(ev); !s.ok()) {
     out.outcome = Outcome::kUnavailable;
     out.message = "the audit log is unavailable; nothing was sent";

@@ -16,8 +16,19 @@
 // Nothing personal is read from the store before its audit entry is durable.
 //
 // Errors: Read() never throws. Bad input (unknown purpose, unknown field) is
-// Outcome::kBadRequest with a message naming the problem; an audit or store
-// failure is kUnavailable/kError. Messages never contain personal data.
+// Outcome::kBadRequest with a message naming the problem; an audit failure
+// before anything is read is kUnavailable; a store failure after the read
+// entry is durable is kError, or kMissingRecord when the store has no row for
+// a person the relation index knows (the policy allowed the read, so the
+// caller is not at fault: index and store disagree). Both of the latter are
+// followed by a best-effort `system` entry (decision "read_failed") saying
+// that nothing was released. Messages never contain personal data.
+//
+// Audit entries keep machine integers (quota limit and reset time, page
+// numbers) in Event::numbers (audit format 2), never in `details` strings;
+// the guard's score is a decimal and stays a string with two decimals in
+// `details.score` (it is read by people and by `cloison guard alerts`,
+// never compared as an integer).
 //
 // Thread-safety: Read() may be called from any number of threads; the store
 // (not thread-safe) is serialised by the Gate's own mutex, the audit log,
@@ -104,7 +115,8 @@ enum class Outcome {
   kStepUp,       // 401: the guard wants a fresh TOTP
   kSuspended,    // 403: the guard suspended the account
   kUnavailable,  // 503: audit append failed, nothing read
-  kError,        // store failure
+  kError,        // 503: the store failed after the read entry was appended; nothing released
+  kMissingRecord,  // 503: the index knows the person, the store has no row (inconsistency); nothing released
 };
 
 struct ReadResult {

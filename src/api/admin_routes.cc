@@ -19,6 +19,7 @@
 #include "api/handler_internal.h"
 #include "core/date.h"
 #include "core/strings.h"
+#include "exposure/audit_usage.h"
 #include "exposure/exposure.h"
 #include "exposure/report_json.h"
 
@@ -708,8 +709,16 @@ Response Handler::Exposure(Call& c) {
   if (!allowed)
     return ErrorResponse(403, code::kForbidden, "the exposure report needs the security officer or DPO role");
   Response err;
-  std::optional<uint64_t> top;
-  if (!OnlyParams(c.query, {"top", "account", "date"}, err) || !ParseU64Param(c.query, "top", top, err)) return err;
+  std::optional<uint64_t> top, window;
+  if (!OnlyParams(c.query, {"top", "account", "date", "window"}, err) || !ParseU64Param(c.query, "top", top, err) ||
+      !ParseU64Param(c.query, "window", window, err))
+    return err;
+  // As `cloison exposure --window`: days ending with `date`, 0 = do not read
+  // the audit log (used stays unknown).
+  constexpr uint64_t kMaxWindowDays = 3660;
+  if (window && *window > kMaxWindowDays)
+    return ErrorResponse(400, code::kInvalidParameter, StrCat("'window' is at most ", kMaxWindowDays, " days"));
+  const int64_t window_days = static_cast<int64_t>(window.value_or(30));
   std::optional<int64_t> account_id;
   std::string account_name;
   if (auto it = c.query.find("account"); it != c.query.end()) {
@@ -750,14 +759,41 @@ Response Handler::Exposure(Call& c) {
 
   std::vector<exposure::AccountInput> inputs = exposure::InputsFrom(std::move(*all), *agents);
   const std::map<int64_t, std::string> purposes = exposure::TechnicalPurposes(inputs);
+  std::unordered_set<int64_t> visible;
+  for (const iam::Account& a : *view) visible.insert(a.id.value());
+
+  // "used": what the accounts answered read over the window, from the audit
+  // log this server holds. Ranks do not depend on usage, so only the
+  // accounts in the caller's view (and the filter) are looked up: one index
+  // query plus one entry decode per entry of theirs in the window.
+  std::optional<exposure::Usage> usage;
+  if (window_days > 0) {
+    std::vector<exposure::AccountInput> wanted;
+    for (const exposure::AccountInput& in : inputs) {
+      if (in.directory_only || !visible.count(in.account.id.value())) continue;
+      if (account_id && in.account.id.value() != *account_id) continue;
+      if (!account_name.empty() && in.account.username != account_name) continue;
+      wanted.push_back(in);
+    }
+    std::lock_guard lock(usage_mu_);
+    if (usage_index_ == nullptr) {
+      StatusOr<std::unique_ptr<audit::QueryIndex>> qi = audit::QueryIndex::Open(deps_.audit->dir() + "/index.db");
+      if (!qi.ok()) return StatusResponse(IOError("audit index"));
+      usage_index_ = std::move(*qi);
+    }
+    StatusOr<exposure::Usage> u = exposure::UsageFromAuditLog(*deps_.audit, *usage_index_, wanted,
+                                                              exposure::UsageWindowEnding(today, window_days, c.now));
+    if (!u.ok()) return StatusResponse(IOError("audit"));
+    usage = std::move(*u);
+  }
+
   exposure::Options opts;
   opts.now = c.now;
   opts.today = today;
+  opts.usage = usage ? &*usage : nullptr;
   StatusOr<exposure::Report> report = exposure::Analyse(*deps_.policy, *deps_.index, inputs, opts);
   if (!report.ok()) return StatusResponse(report.status());
 
-  std::unordered_set<int64_t> visible;
-  for (const iam::Account& a : *view) visible.insert(a.id.value());
   const Tree tree(*deps_.index);
   json arr = json::array();
   int64_t in_view = 0;
@@ -769,7 +805,7 @@ Response Handler::Exposure(Call& c) {
     if (!account_name.empty() && e.username != account_name) continue;
     ++in_view;
     if (top && arr.size() >= *top) continue;
-    arr.push_back(exposure::AccountJson(e, static_cast<int64_t>(i) + 1, purposes));
+    arr.push_back(exposure::AccountJson(e, static_cast<int64_t>(i) + 1, purposes, report->usage_window));
   }
   if ((account_id || !account_name.empty()) && in_view == 0)
     return ErrorResponse(404, code::kNotFound, "no such account in your structures");
@@ -777,6 +813,9 @@ Response Handler::Exposure(Call& c) {
                                       {"people_total", report->people_total},
                                       {"accounts_analysed", report->accounts.size()},
                                       {"accounts_in_view", in_view},
+                                      {"window_days", window_days},
+                                      {"usage_window", report->usage_window.empty() ? json(nullptr)
+                                                                                    : json(report->usage_window)},
                                       {"accounts", std::move(arr)}});
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;

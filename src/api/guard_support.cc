@@ -63,10 +63,14 @@ std::optional<guard::Access> GuardAccessOf(const audit::Event& e) {
   else if (kind->second == "search") a.kind = guard::AccessKind::kSearch;
   else return std::nullopt;
   if (auto q = e.details.find("query"); q != e.details.end()) a.query = q->second;
-  if (auto p = e.details.find("page"); p != e.details.end()) {
+  // 1-based in the log: numbers.page since the API wrote machine integers
+  // there; details.page (a decimal string) in entries written before.
+  if (auto n = e.numbers.find("page"); n != e.numbers.end()) {
+    if (n->second >= 1) a.page = n->second - 1;
+  } else if (auto p = e.details.find("page"); p != e.details.end()) {
     int64_t page = 0;
     const auto [ptr, ec] = std::from_chars(p->second.data(), p->second.data() + p->second.size(), page);
-    if (ec == std::errc() && ptr == p->second.data() + p->second.size() && page >= 1) a.page = page - 1;  // 1-based in the log
+    if (ec == std::errc() && ptr == p->second.data() + p->second.size() && page >= 1) a.page = page - 1;
   }
   return a;
 }

@@ -53,7 +53,9 @@ class IamAccountControl final : public access::AccountControl {
 // path (api::Handler through access::Gate), or nullopt for an entry that was
 // not one (iam events, guard actions, writes, quota refusals):
 //   read  + decision "allow", details.kind "list"/"search" -> kList/kSearch
-//           (persons = the page, query = details.query, page = details.page - 1)
+//           (persons = the page, query = details.query — the keyed digest
+//           form "cp:#<16 hex>" for searches —, page = numbers.page - 1, or
+//           details.page - 1 in entries written before audit format 2)
 //   read  + decision "allow", otherwise -> kRead, or kReveal with details.reveal
 //   denial without details.action (the Gate's policy denial) -> kDenied
 // The returned Access views into `e`, which must outlive it. Accesses the

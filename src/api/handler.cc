@@ -217,11 +217,14 @@ using namespace internal;
 Handler::Handler(const HandlerDeps& deps, Limits limits)
     : deps_(deps),
       limits_(limits),
+      digester_(deps.query_digest_key.empty() ? access::QueryDigester::WithRandomKey()
+                                              : access::QueryDigester(deps.query_digest_key)),
       engine_(*deps.policy, *deps.index),
       iam_mu_(deps.iam_mutex != nullptr ? *deps.iam_mutex : own_iam_mu_),
       gate_(access::GateDeps{deps.store, deps.policy, deps.index, deps.audit, deps.guard, deps.accounts, &store_mu_},
             access::GateOptions{.read_store = true,
                                 .on_audit_append = [this](int64_t micros) { metrics_.RecordAuditAppend(micros); }}) {
+  deps_.query_digest_key = crypto::SecretBytes();  // the digester holds it; no second copy
   AddRoute("GET", "/v1/healthz", false, &Handler::Healthz);
   AddRoute("GET", "/healthz", false, &Handler::Healthz);
   AddRoute("GET", "/metrics", false, &Handler::MetricsText);
@@ -421,7 +424,8 @@ Response Handler::Healthz(Call&) {
 Response Handler::MetricsText(Call&) {
   Response r;
   r.content_type = "text/plain; version=0.0.4";
-  r.body = metrics_.Render();
+  const audit::LogStats stats = deps_.audit->stats();
+  r.body = metrics_.Render(&stats);
   return r;
 }
 
@@ -660,7 +664,12 @@ Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_
     case access::Outcome::kUnavailable:
       return StatusResponse(IOError("audit"));
     case access::Outcome::kError:
-      return StatusResponse(NotFound(res.message));
+    case access::Outcome::kMissingRecord:
+      // After the read entry: the caller asked for something the policy
+      // allows, so this is the service's failure (503), never a 404 that
+      // would read as "no such person". The Gate's message names no path,
+      // SQL or personal value.
+      return ErrorResponse(503, code::kUnavailable, res.message);
   }
 
   json fields = json::object();

@@ -44,10 +44,13 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "access/gate.h"
+#include "access/query_digest.h"
 #include "access/quota.h"
 #include "guard/guard.h"
 #include "audit/log.h"
+#include "audit/query_index.h"
 #include "core/clock.h"
+#include "crypto/secret.h"
 #include "iam/repository.h"
 #include "iam/service.h"
 #include "policy/engine.h"
@@ -85,6 +88,12 @@ struct HandlerDeps {
   // restart forgets step-ups (the session survives; the next step-up
   // verdict asks again).
   int64_t step_up_seconds = 15 * 60;
+  // The key of the search digests in the audit log (access/query_digest.h):
+  // `cloison serve` derives it from the master key
+  // (QueryDigester::KeyFromMaster), so that digests written before a restart
+  // match those written after (the guard's replay counts distinct queries).
+  // Empty: a random key per Handler (tests; digests do not survive a restart).
+  crypto::SecretBytes query_digest_key;
 };
 
 class Handler {
@@ -179,8 +188,11 @@ class Handler {
   // scores it (listing volume, paging runs, search sweeps, honeytokens;
   // refusals answer like the read path: 429 guard_throttled, 401
   // step_up_required, 403 account_suspended), then a durable audit `read`
-  // entry (details kind = "search"|"list", the normalised query, the 1-based
-  // page; persons = the page's ids; fields = the minimal field names).
+  // entry (details.kind = "search"|"list"; details.query = for a search the
+  // kind and keyed digest of what was searched, "cp:#<16 hex>" — never the
+  // value —, for a listing its fixed label ("caseload", "orientations");
+  // numbers.page = the 1-based page; persons = the page's ids; fields = the
+  // minimal field names). `query` is passed in that audit form.
   // Status 0: send the page; else the error to answer instead (503 when the
   // audit append fails). `page_index` is 0-based.
   Response ReleasePage(Call& c, std::string_view kind, const std::vector<PersonId>& persons, std::string_view query,
@@ -219,6 +231,9 @@ class Handler {
 
   HandlerDeps deps_;
   Limits limits_;
+  // Searches are audited (and scored) as "<kind>:#<digest>", never with the
+  // value searched for.
+  access::QueryDigester digester_;
   policy::Engine engine_;
   Metrics metrics_;
   std::mutex own_iam_mu_;
@@ -226,6 +241,13 @@ class Handler {
   std::mutex store_mu_;
   access::Gate gate_;  // the read path (after store_mu_: it uses it)
   std::vector<Route> routes_;
+
+  // GET /v1/exposure's "used" side: the audit log's query index
+  // (<audit dir>/index.db, a cache the CLI's `cloison exposure` uses too
+  // when no server runs), opened on first use. Not thread-safe, hence its
+  // own mutex (taken with no other Handler mutex held).
+  std::mutex usage_mu_;
+  std::unique_ptr<audit::QueryIndex> usage_index_;
 
   // Step-up: session id -> until when its step-up holds.
   std::mutex step_up_mu_;

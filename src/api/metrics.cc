@@ -17,10 +17,20 @@ void Metrics::Histogram::Observe(double seconds) {
   }
 }
 
+std::string_view Metrics::StatusClass(int status) {
+  switch (status / 100) {
+    case 1: return "1xx";
+    case 2: return "2xx";
+    case 3: return "3xx";
+    case 4: return "4xx";
+    default: return "5xx";
+  }
+}
+
 void Metrics::RecordRequest(std::string_view route, int status, int64_t micros) {
   std::lock_guard lock(mu_);
   ++requests_[{std::string(route), status}];
-  latency_.Observe(static_cast<double>(micros) / 1e6);
+  latency_[{std::string(route), StatusClass(status)}].Observe(static_cast<double>(micros) / 1e6);
 }
 
 void Metrics::RecordDecision(bool allowed) {
@@ -62,16 +72,18 @@ void Metrics::RenderHistogram(std::string& out, std::string_view name, std::stri
   out += StrCat(name, "_count", labels.empty() ? "" : "{", labels, labels.empty() ? "" : "}", " ", h.count, "\n");
 }
 
-std::string Metrics::Render() const {
+std::string Metrics::Render(const audit::LogStats* audit) const {
   std::lock_guard lock(mu_);
   std::string out;
   out += "# HELP cloison_http_requests_total HTTP requests by route pattern and status.\n";
   out += "# TYPE cloison_http_requests_total counter\n";
   for (const auto& [key, n] : requests_)
     out += StrCat("cloison_http_requests_total{route=\"", key.first, "\",status=\"", key.second, "\"} ", n, "\n");
-  out += "# HELP cloison_http_request_duration_seconds Time from parsed request to response.\n";
+  out += "# HELP cloison_http_request_duration_seconds Time from parsed request to response, by route pattern and status class.\n";
   out += "# TYPE cloison_http_request_duration_seconds histogram\n";
-  RenderHistogram(out, "cloison_http_request_duration_seconds", "", latency_);
+  for (const auto& [key, h] : latency_)
+    RenderHistogram(out, "cloison_http_request_duration_seconds",
+                    StrCat("route=\"", key.first, "\",status_class=\"", key.second, "\""), h);
   out += "# HELP cloison_policy_decisions_total Policy decisions on people reads.\n";
   out += "# TYPE cloison_policy_decisions_total counter\n";
   out += StrCat("cloison_policy_decisions_total{result=\"allow\"} ", allowed_, "\n");
@@ -86,6 +98,21 @@ std::string Metrics::Render() const {
   out += "# HELP cloison_audit_append_duration_seconds Durable audit appends on the request path.\n";
   out += "# TYPE cloison_audit_append_duration_seconds histogram\n";
   RenderHistogram(out, "cloison_audit_append_duration_seconds", "", audit_append_);
+  if (audit != nullptr) {
+    auto series = [&out](std::string_view name, std::string_view type, std::string_view help, uint64_t v) {
+      out += StrCat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", v, "\n");
+    };
+    series("cloison_audit_entries", "gauge", "Durable entries in the audit log.", audit->size);
+    series("cloison_audit_backlog_entries", "gauge",
+           "Audit entries appended but not durable yet (queued or being synced).", audit->backlog_entries);
+    series("cloison_audit_backlog_bytes", "gauge", "Framed size of the audit backlog.", audit->backlog_bytes);
+    series("cloison_audit_appends_total", "counter", "Audit entries acknowledged durable since the log was opened.",
+           audit->appends);
+    series("cloison_audit_syncs_total", "counter",
+           "Group commits (one write and one fdatasync of entries.log each) since the log was opened.", audit->syncs);
+    series("cloison_audit_checkpoints_signed_total", "counter", "Audit checkpoints signed since the log was opened.",
+           audit->checkpoints_signed);
+  }
   return out;
 }
 

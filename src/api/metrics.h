@@ -3,6 +3,19 @@
 // What is counted never includes a personal value or a secret: routes are
 // the routing table's patterns ("/v1/people/{id}"), never the raw target.
 //
+// Series (docs/api.md, "Metrics"):
+//   cloison_http_requests_total{route,status}                 counter
+//   cloison_http_request_duration_seconds{route,status_class} histogram
+//   cloison_policy_decisions_total{result}                    counter
+//   cloison_quota_refusals_total                              counter
+//   cloison_guard_refusals_total{action}                      counter
+//   cloison_audit_append_duration_seconds                     histogram
+// and, from the audit log's own counters (audit::LogStats, passed to Render):
+//   cloison_audit_entries, cloison_audit_backlog_entries,
+//   cloison_audit_backlog_bytes                               gauges
+//   cloison_audit_appends_total, cloison_audit_syncs_total,
+//   cloison_audit_checkpoints_signed_total                    counters (since the log was opened)
+//
 // Thread-safety: every method may be called from any thread (one mutex; the
 // counters are touched a handful of times per request).
 #pragma once
@@ -14,6 +27,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "audit/log.h"
 
 namespace cloison::api {
 
@@ -28,8 +43,12 @@ class Metrics {
   void RecordGuardRefusal(const std::string& action);
   void RecordAuditAppend(int64_t micros);
 
-  // The text exposition (version 0.0.4).
-  std::string Render() const;
+  // The text exposition (version 0.0.4); with `audit`, the audit log's
+  // gauges and counters too.
+  std::string Render(const audit::LogStats* audit = nullptr) const;
+  // "2xx", "4xx", ...: the latency histogram's status label (a class, so
+  // that a route has at most five series, whatever statuses it answers).
+  static std::string_view StatusClass(int status);
 
  private:
   // Upper bounds in seconds of the latency histograms' buckets.
@@ -45,7 +64,7 @@ class Metrics {
 
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
-  Histogram latency_;
+  std::map<std::pair<std::string, std::string_view>, Histogram> latency_;  // (route, status class)
   uint64_t allowed_ = 0, denied_ = 0, quota_refusals_ = 0;
   Histogram audit_append_;
   std::map<std::string, uint64_t> guard_refusals_;

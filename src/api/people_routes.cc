@@ -123,8 +123,27 @@ std::optional<std::string> FoldName(std::string_view s, bool strict) {
 struct SearchQuery {
   enum class Kind { kName, kNir, kFtId, kFtIdLegacy, kPostcode, kBirthDate } kind = Kind::kName;
   std::string value;       // canonical value to compare / look up
-  std::string normalised;  // for audit and the guard: "nom:dup", "nir", "ft_id", "cp:67000", "dn:2004-05-01"
+  // Echoed to the caller, who typed it: "nom:dup", "nir", "ft_id", "cp:67000",
+  // "dn:2004-05-01". Never written to the audit log (see Audited).
+  std::string normalised;
   std::string field;       // the catalog field searched
+  // The kind as the audit log and the guard name it (before ":#<digest>").
+  std::string_view KindLabel() const {
+    switch (kind) {
+      case Kind::kName: return "nom";
+      case Kind::kNir: return "nir";
+      case Kind::kFtId: return "ft_id";
+      case Kind::kFtIdLegacy: return "ft_id_legacy";
+      case Kind::kPostcode: return "cp";
+      case Kind::kBirthDate: return "dn";
+    }
+    return "q";
+  }
+  // What the audit entry and the guard get: the kind and a keyed digest of
+  // the canonical value ("cp:#1f0c..."), so that distinct queries of one
+  // kind can be counted, and replayed, without the value (a birth date, a
+  // postcode, a name prefix, an identifier).
+  std::string Audited(const access::QueryDigester& d) const { return d.Digest(KindLabel(), value); }
 };
 
 bool AllDigits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
@@ -474,7 +493,7 @@ Response Handler::ReleasePage(Call& c, std::string_view kind, const std::vector<
   e.decision = "allow";
   e.details["kind"] = std::string(kind);
   e.details["query"] = std::string(query);
-  e.details["page"] = StrCat(page_index + 1);
+  e.numbers["page"] = page_index + 1;  // 1-based, as the caller asked for it
   // The guard scores the page (and the Gate audits a refusal) before the
   // page's own entry is appended; nothing is sent before that is durable.
   const access::ReadResult res =
@@ -670,7 +689,7 @@ Response Handler::SearchPeople(Call& c) {
   const int64_t end = std::min(total, begin + size);
   std::vector<PersonId> ids;
   for (int64_t i = begin; i < end; ++i) ids.push_back(hits[i].person);
-  if (Response r = ReleasePage(c, "search", ids, query->normalised, page - 1, purpose_name, {"nom", "prenom"});
+  if (Response r = ReleasePage(c, "search", ids, query->Audited(digester_), page - 1, purpose_name, {"nom", "prenom"});
       r.status != 0)
     return r;
 
@@ -809,7 +828,7 @@ Response Handler::CreatePerson(Call& c) {
   e.purpose = "accompaniment";
   e.decision = "create";
   e.details["action"] = "create_person";
-  e.details["structure"] = StrCat(who.structure.value());
+  e.numbers["structure"] = who.structure.value();
   if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));
   Response r = JsonResponse(201, json{{"id", id.value()},
                                       {"referent_structure", who.structure.value()},
@@ -1024,8 +1043,8 @@ Response Handler::CreateOrientation(Call& c) {
   e.decision = "create";
   e.reason = deps_.policy->rules()[static_cast<size_t>(d.rule)].id;
   e.details["action"] = "create_orientation";
-  e.details["orientation"] = StrCat(o.id.value());
-  e.details["session"] = StrCat(session);
+  e.numbers["orientation"] = o.id.value();
+  e.numbers["session"] = session;
   if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));
   Response r = JsonResponse(201, OrientationJson(o, session_code));
   r.headers.emplace_back("Location", StrCat("/v1/orientations/", o.id.value()));
@@ -1104,7 +1123,7 @@ Response Handler::MoveOrientation(Call& c, OrientationStatus to, bool confirm) {
   e.purpose = partner ? "training_enrolment" : "training_orientation";
   e.decision = "update";
   e.details["action"] = confirm ? "confirm_enrolment" : "orientation_status";
-  e.details["orientation"] = StrCat(*id);
+  e.numbers["orientation"] = *id;
   e.details["from"] = std::string(OrientationStatusName(from));
   e.details["to"] = std::string(OrientationStatusName(to));
   if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));  // durable before the change

@@ -13,9 +13,9 @@
 #include "audit/log.h"
 #include "audit/query_index.h"
 #include "cli/common.h"
-#include "cli/exposure_usage.h"
 #include "core/clock.h"
 #include "core/strings.h"
+#include "exposure/audit_usage.h"
 #include "exposure/exposure.h"
 #include "exposure/report_json.h"
 #include "iam/repository.h"
@@ -76,7 +76,7 @@ StatusOr<UsageSource> LoadUsage(const Context& ctx, const std::vector<exposure::
   }
   CLOISON_ASSIGN_OR_RETURN(auto index, audit::QueryIndex::Open(ctx.audit_dir() + "/index.db"));
   CLOISON_ASSIGN_OR_RETURN(exposure::Usage u,
-                           UsageFromAuditLog(**log, *index, in, UsageWindowEnding(today, days, now)));
+                           exposure::UsageFromAuditLog(**log, *index, in, exposure::UsageWindowEnding(today, days, now)));
   out.note = StrCat("used: distinct people opened over ", u.window, " (", days, " days; listings apart), from ",
                     ctx.audit_dir());
   out.usage = std::move(u);

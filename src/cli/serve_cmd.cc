@@ -140,6 +140,7 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
   deps.guard = guard.get();
   deps.accounts = &control;
   deps.iam_mutex = &iam_mu;
+  deps.query_digest_key = access::QueryDigester::KeyFromMaster(master);  // search digests survive restarts
   api::Handler handler(deps);
 
   // What the guard knew before this start, then what happened since: an

@@ -1,11 +1,11 @@
 // What accounts actually read over a window: the "used" side of the exposure
 // report (docs/exposure.md, "Used vs reachable").
 //
-// The audit log is the source, but the exposure module does not include the
-// audit module (ARCHITECTURE.md): a caller that holds the log turns each of
-// its `read` entries into one UsageBuilder::AddRead call (plain ids and the
-// entry's `details.kind`); the rules of what counts live here, once, for the
-// CLI (src/cli/exposure_usage.h) and the API alike.
+// The audit log is the source: audit_usage.h turns each of its `read`
+// entries into one UsageBuilder::AddRead call (plain ids and the entry's
+// `details.kind`); the rules of what counts live here, once, for the CLI
+// (`cloison exposure`) and the API (`GET /v1/exposure`) alike. This header
+// itself stays free of audit types, so the rules are testable on plain ids.
 //
 // What counts as "used" (the people whose record the account opened):
 //   - an audit `read` entry without `details.kind`, or with kind `read` or

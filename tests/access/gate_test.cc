@@ -233,6 +233,34 @@ TEST_F(GateTest, StaticQuotaRefusesTheThirdDistinctPersonButNotARereading) {
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(events[3].kind, audit::EventKind::kGuardAction);
   EXPECT_EQ(events[3].reason, "quota_per_hour");
+  // Machine integers are numbers (audit format 2), not redactable strings.
+  EXPECT_EQ(events[3].numbers.at("limit"), 2);
+  EXPECT_EQ(events[3].numbers.at("reset_at_micros"), r.quota.reset_at);
+  EXPECT_GT(events[3].numbers.at("reset_at_micros"), clock_.NowMicros());
+  EXPECT_FALSE(events[3].details.count("limit"));
+  EXPECT_FALSE(events[3].details.count("reset_at_micros"));
+}
+
+TEST_F(GateTest, AMissingStoreRowForAnIndexedPersonIsAnInconsistencyNotANotFound) {
+  // The relation index knows 999 (followed by the caller's structure), the
+  // store has no row: the policy allows, the read entry is appended, then
+  // the store read fails. That is the service's inconsistency, told apart
+  // from "no such person" and from a failing store, and recorded.
+  ASSERT_TRUE(index_->OnPersonFollowed(PersonId(999), StructureId(3), std::nullopt).ok());
+  Gate& g = MakeGate();
+  ReadResult r = g.Read(caller_, Req(999));
+  EXPECT_EQ(r.outcome, Outcome::kMissingRecord);
+  EXPECT_TRUE(r.decision.allowed);
+  EXPECT_TRUE(r.fields.empty());
+  EXPECT_NE(r.message.find("relation index"), std::string::npos) << r.message;
+  auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, audit::EventKind::kRead);
+  EXPECT_EQ(events[1].kind, audit::EventKind::kSystem);
+  EXPECT_EQ(events[1].decision, "read_failed");
+  EXPECT_EQ(events[1].reason, "record_missing");
+  EXPECT_EQ(events[1].persons, std::vector<PersonId>{PersonId(999)});
+  EXPECT_EQ(events[1].account, caller_.principal.account);
 }
 
 TEST_F(GateTest, GuardThrottleRefusesAndAuditsTheExplanation) {
@@ -326,7 +354,8 @@ TEST_F(GateTest, ReleasePageIsScoredThenAudited) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].persons, page);
   EXPECT_EQ(events[0].details.at("query"), "nom:mar");
-  EXPECT_EQ(events[0].details.at("page"), "3");
+  EXPECT_EQ(events[0].numbers.at("page"), 3);
+  EXPECT_FALSE(events[0].details.count("page"));
 
   guard_.next.push_back(VerdictOf(guard::Action::kSuspend));
   r = g.ReleasePage(caller_, guard::AccessKind::kList, page, "", 4, clock_.NowMicros());
@@ -345,7 +374,8 @@ TEST_F(GateTest, ReleasePageAppendsTheCallersEntryOnlyWhenThePageMayBeSent) {
   entry.fields = {"nom", "prenom"};
   entry.purpose = "accompaniment";
   entry.decision = "allow";
-  entry.details = {{"kind", "search"}, {"query", "nom:mar"}, {"page", "4"}};  // the API's 1-based page
+  entry.details = {{"kind", "search"}, {"query", "nom:mar"}};
+  entry.numbers = {{"page", 4}};  // the API's 1-based page
   ReadResult r = g.ReleasePage(caller_, guard::AccessKind::kSearch, page, "nom:mar", 3, clock_.NowMicros(), &entry);
   EXPECT_EQ(r.outcome, Outcome::kOk);
   ASSERT_EQ(guard_.seen.size(), 1u);

@@ -313,6 +313,48 @@ TEST_F(AdminTest, ExposureForSecurityOfficersAndDpoOnly) {
   }
 }
 
+TEST_F(AdminTest, ExposureShowsWhatEachAccountUsedOverAWindowFromTheAuditLog) {
+  const std::string so = LoginMfa("so.national");
+  // Before any read: the counsellor's usage is known (the log covers it) and 0.
+  Response r = Get("/v1/exposure?account=counsellor", so);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(J(r)["accounts"][0]["used_people"], 0);
+  EXPECT_EQ(J(r)["window_days"], 30);
+  ASSERT_TRUE(J(r)["usage_window"].is_string()) << r.body;
+  EXPECT_EQ(J(r)["usage_window"].get<std::string>().substr(0, 22), "2025-09-10..2025-10-09");
+
+  // Two people opened (one twice), one read denied, a caseload listed: used 2.
+  const std::string t = Login("counsellor");
+  for (int id : {101, 102, 101}) ASSERT_EQ(Get(StrCat("/v1/people/", id, "?purpose=accompaniment"), t).status, 200);
+  ASSERT_EQ(Get("/v1/people/201?purpose=accompaniment", t).status, 403);
+  ASSERT_EQ(Get("/v1/people/search?q=mar&purpose=accompaniment", t).status, 200);
+  r = Get("/v1/exposure?account=counsellor", so);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json row = J(r)["accounts"][0];
+  EXPECT_EQ(row["used_people"], 2);
+  EXPECT_EQ(row["listed_people"], 2);  // 103 and 104: shown in the search page, never opened
+  EXPECT_EQ(row["usage_window"], J(r)["usage_window"]);
+  EXPECT_NE(row["narrowing"].get<std::string>().find("read 2"), std::string::npos) << row["narrowing"];
+  // Later reads are picked up (the index catches up with the log).
+  ASSERT_EQ(Get("/v1/people/103?purpose=accompaniment", t).status, 200);
+  EXPECT_EQ(J(Get("/v1/exposure?account=counsellor", so))["accounts"][0]["used_people"], 3);
+
+  // window=0: the log is not read, used is unknown.
+  r = Get("/v1/exposure?account=counsellor&window=0", so);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(J(r)["accounts"][0]["used_people"].is_null());
+  EXPECT_TRUE(J(r)["usage_window"].is_null());
+  // A window that ends before the reads: 0 again.
+  r = Get("/v1/exposure?account=counsellor&window=1&date=2025-10-01", so);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(J(r)["accounts"][0]["used_people"], 0);
+  for (const char* bad : {"/v1/exposure?window=-1", "/v1/exposure?window=abc", "/v1/exposure?window=3661",
+                          "/v1/exposure?window=1e3"}) {
+    SCOPED_TRACE(bad);
+    ExpectError(Get(bad, so), 400, "invalid_parameter");
+  }
+}
+
 TEST_F(AdminTest, BadBodiesAreNamed4xxNever500) {
   const std::string am = LoginMfa("am.ml67");
   struct Case {

@@ -141,6 +141,7 @@ class ApiFixture : public ::testing::Test {
     audit_ = std::move(*log);
     HandlerDeps deps{store_.get(), iam_.get(), &policy::Policy::Default(), index_.get(), audit_.get(), &clock_};
     deps.account_repo = repo_.get();
+    deps.query_digest_key = access::QueryDigester::KeyFromMaster(master_);
     handler_ = std::make_unique<Handler>(deps);
   }
 
@@ -172,7 +173,7 @@ class ApiFixture : public ::testing::Test {
     a.created_at = a.updated_at = clock_.NowMicros() - 86400LL * 1'000'000;
     a.daily_read_quota = 1000;
     a.technical.purpose = "ouiform-sync";
-    a.technical.scopes = {"orientations:write"};
+    a.technical.scopes = {"people:read", "orientations:write"};
     a.technical.networks = {"10.1.0.0/16"};
     a.technical.expires_at = clock_.NowMicros() + 30LL * 86400 * 1'000'000;
     auto id = repo_->InsertAccount(a, 1000);

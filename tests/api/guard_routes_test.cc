@@ -284,7 +284,7 @@ TEST_F(GuardApiTest, ExhaustivePagingOfTheCaseloadIsRefused) {
   EXPECT_TRUE(listed_refusal);
   for (const audit::Event& e : AuditEvents()) {
     if (e.kind == audit::EventKind::kRead && e.details.count("kind")) {
-      EXPECT_LT(std::stoi(e.details.at("page")), refused_at);
+      EXPECT_LT(e.numbers.at("page"), refused_at);
     }
   }
 }
@@ -579,7 +579,9 @@ TEST_F(GuardApiTest, AuditEntriesOfTheReadPathMapBackToTheGuardsAccesses) {
       EXPECT_EQ(a->persons.size(), 10u);
     }
     if (a->kind == guard::AccessKind::kSearch) {
-      EXPECT_EQ(a->query, "nom:petit");
+      // The digest form the guard scored live ("nom:#<16 hex>"), never the name.
+      EXPECT_EQ(a->query.substr(0, 5), "nom:#");
+      EXPECT_EQ(a->query.size(), 5u + 16u);
     }
     if (a->kind == guard::AccessKind::kDenied) {
       EXPECT_EQ(a->persons[0], PersonId(201));
@@ -588,6 +590,27 @@ TEST_F(GuardApiTest, AuditEntriesOfTheReadPathMapBackToTheGuardsAccesses) {
   EXPECT_EQ(kinds, (std::vector<guard::AccessKind>{guard::AccessKind::kRead, guard::AccessKind::kReveal,
                                                    guard::AccessKind::kDenied, guard::AccessKind::kList,
                                                    guard::AccessKind::kSearch}));
+}
+
+TEST(GuardAccessOfTest, EntriesWrittenBeforeNumbersStillReplay) {
+  // Before audit format 2 the API wrote the page as a details string.
+  audit::Event e;
+  e.kind = audit::EventKind::kRead;
+  e.time = 1'760'000'000'000'000;
+  e.account = AccountId(5);
+  e.persons = {PersonId(1), PersonId(2)};
+  e.decision = "allow";
+  e.details = {{"kind", "list"}, {"query", "caseload"}, {"page", "3"}};
+  auto a = GuardAccessOf(e);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->kind, guard::AccessKind::kList);
+  EXPECT_EQ(a->page, 2);
+  // Now: numbers.page wins.
+  e.details.erase("page");
+  e.numbers["page"] = 7;
+  a = GuardAccessOf(e);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->page, 6);
 }
 
 TEST(ParseIsoTimeTest, DatesAndUtcOrOffsetTimes) {

@@ -30,6 +30,43 @@ TEST_F(ApiFixture, HealthzMetricsOpenApiNeedNoAuth) {
   EXPECT_NE(r.body.find("# TYPE cloison_http_request_duration_seconds histogram"), std::string::npos);
 }
 
+TEST_F(ApiFixture, MetricsLatencyByRouteAndStatusClassAndTheAuditLogsCounters) {
+  const std::string token = Login("counsellor");
+  ASSERT_EQ(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token)).status, 200);
+  ASSERT_EQ(Call("GET", "/v1/people/201?purpose=accompaniment", "", Bearer(token)).status, 403);
+  ASSERT_EQ(Call("GET", "/v1/people/202?purpose=accompaniment", "", Bearer(token)).status, 403);
+  ASSERT_EQ(Call("GET", "/v1/nowhere").status, 404);
+  const audit::LogStats stats = audit_->stats();
+  const std::string m = Call("GET", "/metrics").body;
+  auto has = [&m](const std::string& line) {
+    EXPECT_NE(m.find(line + "\n"), std::string::npos) << line << "\n" << m;
+  };
+  // One histogram per (route pattern, status class); never the raw target.
+  has(R"(cloison_http_request_duration_seconds_count{route="/v1/people/{id}",status_class="2xx"} 1)");
+  has(R"(cloison_http_request_duration_seconds_count{route="/v1/people/{id}",status_class="4xx"} 2)");
+  has(R"(cloison_http_request_duration_seconds_bucket{route="/v1/people/{id}",status_class="4xx",le="+Inf"} 2)");
+  has(R"(cloison_http_request_duration_seconds_count{route="/v1/sessions",status_class="2xx"} 1)");
+  has(R"(cloison_http_request_duration_seconds_count{route="unmatched",status_class="4xx"} 1)");
+  EXPECT_EQ(m.find("/v1/people/101"), std::string::npos);
+  // Every histogram's buckets are cumulative and end with +Inf = count.
+  EXPECT_NE(m.find(R"(cloison_http_request_duration_seconds_bucket{route="/v1/sessions",status_class="2xx",le="0.0005"})"),
+            std::string::npos);
+  // The audit log's own counters (audit::LogStats).
+  for (const char* t : {"# TYPE cloison_audit_backlog_entries gauge", "# TYPE cloison_audit_backlog_bytes gauge",
+                        "# TYPE cloison_audit_entries gauge", "# TYPE cloison_audit_appends_total counter",
+                        "# TYPE cloison_audit_syncs_total counter",
+                        "# TYPE cloison_audit_checkpoints_signed_total counter"})
+    has(t);
+  has(StrCat("cloison_audit_entries ", stats.size));
+  has(StrCat("cloison_audit_appends_total ", stats.appends));
+  has(StrCat("cloison_audit_syncs_total ", stats.syncs));
+  has("cloison_audit_backlog_entries 0");  // nothing in flight between requests
+  has("cloison_audit_backlog_bytes 0");
+  EXPECT_GE(stats.appends, 3u);  // the read and the two denials
+  EXPECT_GE(stats.syncs, 1u);
+  has(StrCat("cloison_audit_checkpoints_signed_total ", stats.checkpoints_signed));
+}
+
 TEST_F(ApiFixture, UnknownRouteAndWrongMethod) {
   ExpectError(Call("GET", "/v1/nothing"), 404, "not_found");
   ExpectError(Call("GET", "/"), 404, "not_found");
@@ -137,6 +174,23 @@ TEST_F(ApiFixture, DeniedReadIs403WithReasonAndAnAuditDenial) {
   ExpectError(unknown, 403, "forbidden");
   EXPECT_EQ(J(unknown)["error"]["reason"], "no_relation");
   EXPECT_EQ(AuditEvents().back().reason, "unknown_person");  // the audit keeps the truth
+}
+
+TEST_F(ApiFixture, AStoreFailureAfterTheAuditEntryIs503NotA404) {
+  // 999 is in the relation index (so the policy allows the read) but has no
+  // row in the store: the read entry is durable, the store read fails. That
+  // is the service's fault, never "no such person".
+  ASSERT_TRUE(index_->OnPersonFollowed(PersonId(999), StructureId(3), std::nullopt).ok());
+  const std::string token = Login("counsellor");
+  Response r = Call("GET", "/v1/people/999?purpose=accompaniment", "", Bearer(token));
+  ExpectError(r, 503, "unavailable");
+  EXPECT_EQ(r.body.find("sqlite"), std::string::npos) << r.body;
+  const audit::Event e = AuditEvents().back();
+  EXPECT_EQ(e.kind, audit::EventKind::kSystem);
+  EXPECT_EQ(e.decision, "read_failed");
+  EXPECT_EQ(e.reason, "record_missing");
+  // The service goes on.
+  EXPECT_EQ(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token)).status, 200);
 }
 
 TEST_F(ApiFixture, PurposeChecks) {

@@ -114,6 +114,7 @@ class PeopleRoutesTest : public ApiFixture {
     ASSERT_TRUE(index.ok()) << index.status();
     index_ = std::move(*index);
     HandlerDeps deps{store_.get(), iam_.get(), &policy::Policy::Default(), index_.get(), audit_.get(), &clock_};
+    deps.query_digest_key = access::QueryDigester::KeyFromMaster(master_);
     handler_ = std::make_unique<Handler>(deps, limits);
   }
 
@@ -193,7 +194,8 @@ TEST_F(PeopleRoutesTest, CaseloadPaginatesWithinThePageCap) {
   bool found = false;
   for (const audit::Event& e : AuditEvents())
     if (e.kind == audit::EventKind::kRead && e.details.count("kind") && e.details.at("kind") == "list" &&
-        e.details.at("page") == "2") {
+        e.numbers.count("page") && e.numbers.at("page") == 2) {
+      EXPECT_FALSE(e.details.count("page"));  // a machine integer: numbers, not a string
       found = true;
       EXPECT_EQ(e.persons.size(), 10u);
       EXPECT_EQ(e.fields, (std::vector<std::string>{"nom", "prenom"}));
@@ -256,10 +258,11 @@ TEST_F(PeopleRoutesTest, SearchByNamePrefixIsScopedToWhatTheCallerMayRead) {
   // Readers only.
   ExpectError(Get(LoginManager(), "/v1/people/search?q=ma&purpose=accompaniment"), 403, "forbidden");
 
-  // Audited with the normalised query.
+  // Audited with the kind and a keyed digest of the normalised query.
+  const std::string dupre = access::QueryDigester(access::QueryDigester::KeyFromMaster(master_)).Digest("nom", "dupre");
   bool found = false;
   for (const audit::Event& e : AuditEvents())
-    if (e.details.count("kind") && e.details.at("kind") == "search" && e.details.at("query") == "nom:dupre") {
+    if (e.details.count("kind") && e.details.at("kind") == "search" && e.details.at("query") == dupre) {
       found = true;
       EXPECT_EQ(e.persons.size(), 10u);
       EXPECT_EQ(e.purpose, "accompaniment");
@@ -314,6 +317,41 @@ TEST_F(PeopleRoutesTest, SearchByExactIdentifiers) {
   r = Get(Login("partner"), "/v1/people/search?purpose=training_orientation&q=2004-03-02");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(J(r)["total"], 0);
+}
+
+TEST_F(PeopleRoutesTest, SearchAuditEntriesHoldAKeyedDigestNeverTheValue) {
+  const std::string t = Login("counsellor");
+  // Two searches for the same postcode, one for another, a birth date, a
+  // name prefix, a NIR and a France Travail id.
+  for (const char* q : {"cp:67000", "67000", "cp:67100", "2004-05-01", "nom:Dup", kNir301, "20000003020"})
+    ASSERT_EQ(Get(t, StrCat("/v1/people/search?purpose=accompaniment&q=", q)).status, 200) << q;
+  std::vector<std::string> queries;
+  for (const audit::Event& e : AuditEvents()) {
+    if (e.kind != audit::EventKind::kRead || !e.details.count("kind") || e.details.at("kind") != "search") continue;
+    const std::string& q = e.details.at("query");
+    queries.push_back(q);
+    const size_t hash = q.find(":#");
+    ASSERT_NE(hash, std::string::npos) << q;
+    EXPECT_EQ(q.size() - hash - 2, 16u) << q;
+    EXPECT_EQ(q.find_first_not_of("0123456789abcdef", hash + 2), std::string::npos) << q;
+    // No plain value anywhere in the entry (its canonical bytes).
+    const std::string bytes = audit::EncodeEvent(e);
+    for (const char* plain : {"67000", "67100", "2004-05-01", "dup", "Dup", kNir301, "20000003020"})
+      EXPECT_EQ(bytes.find(plain), std::string::npos) << plain << " in " << bytes;
+  }
+  ASSERT_EQ(queries.size(), 7u);
+  EXPECT_EQ(queries[0].substr(0, 4), "cp:#");
+  EXPECT_EQ(queries[0], queries[1]);  // the same postcode, however typed: the same digest
+  EXPECT_NE(queries[0], queries[2]);  // another postcode: another digest
+  EXPECT_EQ(queries[2].substr(0, 4), "cp:#");
+  EXPECT_EQ(queries[3].substr(0, 4), "dn:#");
+  EXPECT_EQ(queries[4].substr(0, 5), "nom:#");
+  EXPECT_EQ(queries[5].substr(0, 5), "nir:#");
+  EXPECT_EQ(queries[6].substr(0, 7), "ft_id:#");
+  // Keyed: another data directory's key gives other digests for the same value.
+  crypto::SecretBytes other(32);
+  EXPECT_NE(access::QueryDigester(access::QueryDigester::KeyFromMaster(other)).Digest("cp", "67000"), queries[0]);
+  EXPECT_EQ(access::QueryDigester(access::QueryDigester::KeyFromMaster(master_)).Digest("cp", "67000"), queries[0]);
 }
 
 TEST_F(PeopleRoutesTest, SearchResultsAreCapped) {

@@ -1,4 +1,4 @@
-#include "cli/exposure_usage.h"
+#include "exposure/audit_usage.h"
 
 #include <algorithm>
 #include <limits>
@@ -7,7 +7,7 @@
 #include "core/date.h"
 #include "core/strings.h"
 
-namespace cloison::cli {
+namespace cloison::exposure {
 
 namespace {
 constexpr int64_t kDayUs = 86400LL * 1'000'000;
@@ -17,14 +17,14 @@ std::string DayOf(UnixMicros t) { return Date::FromDays(t / kDayUs).ToString(); 
 UsageWindow UsageWindowEnding(Date today, int64_t days, UnixMicros now) {
   const UnixMicros end_of_today = (today.ToDays() + 1) * kDayUs;
   UsageWindow w;
-  w.to = std::min(now, end_of_today);
+  w.to = std::min(now + 1, end_of_today);
   w.from = (today.ToDays() - std::max<int64_t>(days, 1) + 1) * kDayUs;
   if (w.to < w.from) w.to = w.from;
   return w;
 }
 
-StatusOr<exposure::Usage> UsageFromAuditLog(const audit::AuditLog& log, audit::QueryIndex& index,
-                                            const std::vector<exposure::AccountInput>& accounts, UsageWindow w) {
+StatusOr<Usage> UsageFromAuditLog(const audit::AuditLog& log, audit::QueryIndex& index,
+                                            const std::vector<AccountInput>& accounts, UsageWindow w) {
   CLOISON_RETURN_IF_ERROR(index.CatchUp(log));
   std::string label = StrCat(DayOf(w.from), "..", DayOf(std::max(w.from, w.to - 1)));
   if (log.size() > 0) {
@@ -36,11 +36,11 @@ StatusOr<exposure::Usage> UsageFromAuditLog(const audit::AuditLog& log, audit::Q
   } else {
     label += " (empty log)";
   }
-  exposure::UsageBuilder builder(std::move(label));
+  UsageBuilder builder(std::move(label));
   // No page limit: an account's window is read whole (a month of a busy
   // counsellor is a few thousand entries).
   constexpr size_t kAll = static_cast<size_t>(std::numeric_limits<int64_t>::max());
-  for (const exposure::AccountInput& in : accounts) {
+  for (const AccountInput& in : accounts) {
     if (in.directory_only) continue;
     const AccountId id = in.account.id;
     builder.AddAccount(id);
@@ -51,11 +51,11 @@ StatusOr<exposure::Usage> UsageFromAuditLog(const audit::AuditLog& log, audit::Q
       if (!e.ok()) continue;  // the index skips undecodable entries too
       if (e->kind != audit::EventKind::kRead || e->account != id) continue;
       auto kind = e->details.find("kind");
-      builder.AddRead(id, exposure::ClassifyRead(kind == e->details.end() ? std::string_view() : kind->second),
+      builder.AddRead(id, ClassifyRead(kind == e->details.end() ? std::string_view() : kind->second),
                       e->persons);
     }
   }
   return std::move(builder).Finish();
 }
 
-}  // namespace cloison::cli
+}  // namespace cloison::exposure
