@@ -67,6 +67,7 @@ inline constexpr std::string_view kUnauthenticated = "unauthenticated";  // 401
 inline constexpr std::string_view kForbidden = "forbidden";              // 403 (policy denial: + "reason")
 inline constexpr std::string_view kNotFound = "not_found";               // 404
 inline constexpr std::string_view kMethodNotAllowed = "method_not_allowed";  // 405
+inline constexpr std::string_view kRequestTimeout = "request_timeout";       // 408: request not completed in time (Server)
 inline constexpr std::string_view kPayloadTooLarge = "payload_too_large";    // 413
 inline constexpr std::string_view kUriTooLong = "uri_too_long";              // 414
 inline constexpr std::string_view kUnsupportedMediaType = "unsupported_media_type";  // 415

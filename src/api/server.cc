@@ -69,7 +69,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
   Session(Server::Impl& server, tcp::socket&& socket, std::string peer)
-      : server_(server), stream_(MakeStream(server, std::move(socket))), peer_(std::move(peer)) {}
+      : server_(server),
+        stream_(MakeStream(server, std::move(socket))),
+        read_timer_(stream_.get_executor()),
+        peer_(std::move(peer)) {}
   ~Session() override { server_.Unregister(peer_, this); }
 
   void Run() {
@@ -109,12 +112,34 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->header_limit(static_cast<uint32_t>(server_.options.limits.max_header_bytes));
     parser_->body_limit(server_.options.limits.max_body_bytes);
     buffer_.max_size(server_.options.limits.max_header_bytes + server_.options.limits.max_body_bytes + 1024);
-    beast::get_lowest_layer(stream_).expires_after(first_ ? server_.options.read_timeout : server_.options.idle_timeout);
+    // The read deadline is our own timer, not the stream's expiry: when a
+    // Beast stream times out it closes the socket, and a client that started
+    // a request but did not finish it in time is owed a 408 first. The timer
+    // cancels the read; OnRead then answers (bytes were received) or closes
+    // (nothing was: a silent idle connection needs no answer).
+    beast::get_lowest_layer(stream_).expires_never();
+    timed_out_ = false;
+    deadline_ = first_ ? server_.options.read_timeout : server_.options.idle_timeout;
+    read_timer_.expires_after(deadline_);
     first_ = false;
+    read_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: the read completed first
+      self->timed_out_ = true;
+      beast::get_lowest_layer(self->stream_).cancel();
+    });
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
+    read_timer_.cancel();  // releases the timer's hold on the session
+    if (timed_out_ && ec && !server_.stopping.load()) {
+      if (!parser_->got_some()) return DoClose();  // idle: nothing to answer
+      // A request started but not completed within the timeout (a slow
+      // client, slowloris): one answer, then close; others are unaffected.
+      return Write(ToResponse(408, code::kRequestTimeout,
+                              StrCat("the request was not received completely within ", deadline_.count(), " ms")),
+                   11, false);
+    }
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout ||
         ec == asio::error::eof || ec == asio::error::connection_reset || ec == ssl::error::stream_truncated ||
         !parser_->got_some())
@@ -187,10 +212,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   Server::Impl& server_;
   Stream stream_;
+  asio::steady_timer read_timer_;  // the read deadline (see DoRead)
+  std::chrono::milliseconds deadline_{0};  // the one it was armed with
   std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  bool first_ = true;
+  bool first_ = true;          // the next read is the connection's first (read_timeout, else idle_timeout)
+  bool timed_out_ = false;     // the read timer fired and cancelled the read
   bool busy_ = false;
   bool closed_ = false;
 };

@@ -9,8 +9,10 @@
 //   (further connections are closed at once).
 //   Timeouts: the TLS handshake and the first request must arrive within
 //   `read_timeout`; on a kept-alive connection the next request within
-//   `idle_timeout`. A slow client (slowloris) is cut when its timer expires;
-//   other connections are unaffected.
+//   `idle_timeout`. A client that started a request but did not complete it
+//   in time (slowloris) gets one 408 JSON answer (`request_timeout`), then
+//   the connection is closed; one that sent nothing is closed without an
+//   answer. Other connections are unaffected.
 //   Stop(): stops accepting, closes idle connections, lets in-flight
 //   requests finish and answer (with Connection: close) for up to
 //   `shutdown_grace`, then stops the threads. The caller then closes the

@@ -142,20 +142,37 @@ TEST_F(ServerTest, LoginReadGarbageSlowClientAndStillServing) {
     beast::error_code ec;
     s.read_some(asio::buffer(buf), ec);  // an alert or EOF, whatever: the server goes on
   }
-  // A slow client: half a request line, then nothing. The server cuts it
-  // after its read timeout (400 ms here).
+  // A slow client: half a request line, then nothing. When its read timeout
+  // (400 ms here) expires the server answers 408 request_timeout, then
+  // closes.
   {
     Client slow;
     ASSERT_NO_THROW(slow.Connect(cert_, server_->port()));
     const std::string part = "GET /v1/heal";
     asio::write(*slow.stream, asio::buffer(part));
-    const auto start = std::chrono::steady_clock::now();
-    char buf[64];
+    http::response<http::string_body> r;
     beast::error_code ec;
     beast::get_lowest_layer(*slow.stream).expires_after(std::chrono::seconds(5));
+    http::read(*slow.stream, slow.buffer, r, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.result_int(), 408);
+    EXPECT_NE(r.body().find("\"code\":\"request_timeout\""), std::string::npos) << r.body();
+    EXPECT_FALSE(r.keep_alive());
+    char buf[16];
     slow.stream->read_some(asio::buffer(buf), ec);
-    EXPECT_TRUE(ec) << "the server should have closed the slow connection";
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+    EXPECT_TRUE(ec) << "the connection is closed after the 408";
+  }
+  // A connection that sends nothing after the handshake is owed no answer:
+  // closed at its timeout, without an HTTP response.
+  {
+    Client idle;
+    ASSERT_NO_THROW(idle.Connect(cert_, server_->port()));
+    http::response<http::string_body> r;
+    beast::error_code ec;
+    beast::get_lowest_layer(*idle.stream).expires_after(std::chrono::seconds(5));
+    http::read(*idle.stream, idle.buffer, r, ec);
+    EXPECT_TRUE(ec) << "an idle connection got an answer: " << r.result_int();
+    EXPECT_NE(ec, beast::error::timeout) << "the server should have closed it";
   }
   // Still serving, on a new connection.
   Client again;
@@ -170,9 +187,9 @@ TEST_F(ServerTest, GracefulStopClosesIdleConnections) {
   Client c;
   ASSERT_NO_THROW(c.Connect(cert_, server_->port()));
   EXPECT_EQ(c.Send(http::verb::get, "/v1/healthz").result_int(), 200);
-  const auto start = std::chrono::steady_clock::now();
+  // Stop returns once the idle connection is closed (not after the grace
+  // period: the client would otherwise see its own 5 s read deadline below).
   server_->Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   char buf[16];
   beast::error_code ec;
   c.stream->read_some(asio::buffer(buf), ec);
