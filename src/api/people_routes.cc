@@ -1046,9 +1046,9 @@ Response Handler::CreateOrientation(Call& c) {
   e.numbers["orientation"] = o.id.value();
   e.numbers["session"] = session;
   if (!AppendAudit(e).ok()) return StatusResponse(IOError("audit"));
-  Response r = JsonResponse(201, OrientationJson(o, session_code));
-  r.headers.emplace_back("Location", StrCat("/v1/orientations/", o.id.value()));
-  return r;
+  // No Location: orientations are listed (GET /v1/orientations), there is no
+  // route for one of them.
+  return JsonResponse(201, OrientationJson(o, session_code));
 }
 
 Response Handler::ChangeOrientationStatus(Call& c) {

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -139,7 +140,13 @@ class ApiFixture : public ::testing::Test {
     auto log = audit::AuditLog::Open((dir_ / "audit").string(), lo);
     ASSERT_TRUE(log.ok()) << log.status();
     audit_ = std::move(*log);
-    HandlerDeps deps{store_.get(), iam_.get(), &policy::Policy::Default(), index_.get(), audit_.get(), &clock_};
+    HandlerDeps deps;
+    deps.store = store_.get();
+    deps.iam = iam_.get();
+    deps.policy = &policy::Policy::Default();
+    deps.index = index_.get();
+    deps.audit = audit_.get();
+    deps.clock = &clock_;
     deps.account_repo = repo_.get();
     deps.query_digest_key = access::QueryDigester::KeyFromMaster(master_);
     handler_ = std::make_unique<Handler>(deps);
@@ -230,7 +237,7 @@ class ApiFixture : public ::testing::Test {
     r.headers = std::move(headers);
     if (!r.body.empty() && !r.Header("content-type")) r.headers.emplace_back("content-type", "application/json");
     r.peer = std::move(peer);
-    return handler_->Handle(r);
+    return transport_ ? transport_(r) : handler_->Handle(r);
   }
 
   // Logs in; returns the bearer token ("" on failure).
@@ -286,6 +293,10 @@ class ApiFixture : public ::testing::Test {
   std::unique_ptr<Handler> handler_;
   AccountId counsellor_, suspended_;
   std::map<std::string, crypto::SecretBytes> totp_secrets_;  // AddPrivileged
+  // How Call reaches the Handler: unset, directly; a test may route every
+  // call over the network instead (https_integration_test.cc: the real TLS
+  // server; there the peer address is the socket's, whatever Call's `peer`).
+  std::function<Response(const Request&)> transport_;
 };
 
 }  // namespace cloison::api

@@ -115,7 +115,13 @@ class GuardApiTest : public ApiFixture {
     guard_ = new RecordingGuard(guard::Guard::Create(guard::GuardConfig::Default(), clock_));
     owned_guard_.reset(guard_);
     control_ = std::make_unique<IamAccountControl>(*iam_, iam_mu_);
-    HandlerDeps deps{store_.get(), iam_.get(), &policy::Policy::Default(), index_.get(), audit_.get(), &clock_};
+    HandlerDeps deps;
+    deps.store = store_.get();
+    deps.iam = iam_.get();
+    deps.policy = &policy::Policy::Default();
+    deps.index = index_.get();
+    deps.audit = audit_.get();
+    deps.clock = &clock_;
     deps.account_repo = repo_.get();
     deps.guard = guard_;
     deps.accounts = control_.get();

@@ -113,7 +113,13 @@ class PeopleRoutesTest : public ApiFixture {
     auto index = policy::RelationIndex::Build(*store_);
     ASSERT_TRUE(index.ok()) << index.status();
     index_ = std::move(*index);
-    HandlerDeps deps{store_.get(), iam_.get(), &policy::Policy::Default(), index_.get(), audit_.get(), &clock_};
+    HandlerDeps deps;
+    deps.store = store_.get();
+    deps.iam = iam_.get();
+    deps.policy = &policy::Policy::Default();
+    deps.index = index_.get();
+    deps.audit = audit_.get();
+    deps.clock = &clock_;
     deps.query_digest_key = access::QueryDigester::KeyFromMaster(master_);
     handler_ = std::make_unique<Handler>(deps, limits);
   }
