@@ -31,6 +31,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "core/strings.h"
+#include "guard/seen_table.h"
 #include "guard/local_time.h"
 
 namespace cloison::guard {
@@ -170,11 +171,6 @@ struct Bucket {
 };
 inline void Inc(uint16_t& c, uint32_t n = 1) { c = static_cast<uint16_t>(std::min<uint32_t>(c + n, 65535)); }
 
-struct Seen {
-  uint32_t last_read = 0;  // unix minute; 0 = never
-  uint32_t last_list = 0;
-};
-
 struct QueryEntry {
   int64_t minute;
   uint64_t type;
@@ -186,18 +182,20 @@ struct Network {
   int64_t first_min;  // INT64_MIN: the account's first network (never "new")
 };
 
+// The fields every access touches come first, with a short window's ring
+// inline, so that one account's hot state is a few adjacent cache lines
+// (the guard's working set is not in cache: bench/guard_bench.cc).
 struct AccountState {
-  AccountProfile profile;
-  bool registered = false;
-  Group* group = nullptr;
-  ZoneRule zone;
-  OffsetSpan span{0, 1, 0};  // empty: computed on first use
-  int64_t created_min = 0;   // 0: unknown
+  static constexpr size_t kInlineRing = 16;  // windows up to 16 minutes: no separate allocation
   int64_t first_min = -1, last_min = 0;
-  absl::flat_hash_map<int64_t, Seen> seen;
-  std::vector<Bucket> ring;
   int64_t cur_wi = -1;
   uint32_t cur_peak = 0;
+  Bucket* ring = nullptr;  // ring_inline or ring_heap; GuardImpl::wmin_ buckets
+  SeenTable seen;
+  bool registered = false;
+  Group* group = nullptr;
+  OffsetSpan span{0, 1, 0};  // empty: computed on first use
+  int64_t created_min = 0;   // 0: unknown
   std::unique_ptr<PeriodHist<uint16_t>> hist = std::make_unique<PeriodHist<uint16_t>>();  // cold: out of line
   double own_p99 = 0;
   uint64_t own_windows = 0;
@@ -234,6 +232,11 @@ struct AccountState {
   bool creator_under_alert = false;
   int64_t creator_alerted = 0;
   int64_t creator_because = 0;  // the creator is under alert because of this account (0: its own alert)
+  std::array<Bucket, kInlineRing> ring_inline;  // right after the hot scalars
+  // Cold: read on registration, when the offset span expires, in explanations.
+  std::vector<Bucket> ring_heap;
+  ZoneRule zone;
+  AccountProfile profile;
 };
 
 struct UnderAlertEntry {
@@ -425,7 +428,7 @@ class GuardImpl final : public Guard {
     auto it = sh.accounts.find(id);
     if (it == sh.accounts.end()) return;
     AccountState& st = *it->second;
-    for (Bucket& b : st.ring) b = Bucket{};
+    for (Bucket& b : Ring(st)) b = Bucket{};
     st.cur_peak = 0;
     st.page_run = 0;
     st.last_page = -1;
@@ -450,13 +453,24 @@ class GuardImpl final : public Guard {
 
   Shard& ShardOf(int64_t id) { return shards_[Mix(static_cast<uint64_t>(id)) % kShards]; }
 
+  void AllocateRing(AccountState& st) const {
+    if (static_cast<size_t>(wmin_) <= AccountState::kInlineRing) {
+      st.ring = st.ring_inline.data();
+    } else {
+      st.ring_heap.assign(static_cast<size_t>(wmin_), Bucket{});
+      st.ring = st.ring_heap.data();
+    }
+  }
+  std::span<Bucket> Ring(AccountState& st) const { return {st.ring, static_cast<size_t>(wmin_)}; }
+  std::span<const Bucket> Ring(const AccountState& st) const { return {st.ring, static_cast<size_t>(wmin_)}; }
+
   AccountState& GetOrCreate(Shard& sh, int64_t id) {
     auto [it, inserted] = sh.accounts.try_emplace(id);
     if (inserted) {
       it->second = std::make_unique<AccountState>();
       AccountState& st = *it->second;
       st.profile.account = AccountId(id);
-      st.ring.resize(static_cast<size_t>(wmin_));
+      AllocateRing(st);
       st.zone = ResolveZone(st.profile.time_zone);
       st.group = GroupFor(GroupKey(st.profile));
     }
@@ -678,6 +692,9 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   // A denied attempt at a decoy id is not one either (a mistyped id).
   const bool check_honey = a.kind != AccessKind::kSearch && a.kind != AccessKind::kDenied &&
                            honey_count_.load(std::memory_order_relaxed) > 0;
+  // A page: start loading every person's slot, so the misses overlap.
+  if (a.persons.size() > 1 && a.kind != AccessKind::kDenied)
+    for (PersonId p : a.persons) st.seen.Prefetch(p.value());
   for (PersonId p : a.persons) {
     const int64_t pid = p.value();
     if (check_honey && !f.honeytoken && IsHoneytoken(p)) f.honeytoken = p;
@@ -710,30 +727,20 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   // Bound the people remembered.
   if (st.seen.size() > static_cast<size_t>(c_.max_seen_people)) {
     const int64_t cutoff = m - int64_t{c_.baseline_days} * 1440;
-    for (auto it = st.seen.begin(); it != st.seen.end();) {
-      if (std::max(it->second.last_read, it->second.last_list) < cutoff)
-        st.seen.erase(it++);
-      else
-        ++it;
-    }
+    st.seen.EraseIf([&](int64_t, const Seen& x) { return std::max(x.last_read, x.last_list) < cutoff; });
     if (st.seen.size() > static_cast<size_t>(c_.max_seen_people) * 3 / 4) {
       std::vector<uint32_t> stamps;
       stamps.reserve(st.seen.size());
-      for (const auto& [k, s] : st.seen) stamps.push_back(std::max(s.last_read, s.last_list));
+      st.seen.ForEach([&](int64_t, const Seen& x) { stamps.push_back(std::max(x.last_read, x.last_list)); });
       auto nth = stamps.begin() + static_cast<ptrdiff_t>(stamps.size() / 4);
       std::nth_element(stamps.begin(), nth, stamps.end());
       const uint32_t limit = *nth;
-      for (auto it = st.seen.begin(); it != st.seen.end();) {
-        if (std::max(it->second.last_read, it->second.last_list) < limit)
-          st.seen.erase(it++);
-        else
-          ++it;
-      }
+      st.seen.EraseIf([&](int64_t, const Seen& x) { return std::max(x.last_read, x.last_list) < limit; });
     }
   }
 
   // Window sums.
-  for (const Bucket& x : st.ring) {
+  for (const Bucket& x : Ring(st)) {
     if (x.minute <= horizon) continue;
     f.d_read += x.read;
     f.d_list += x.list;
@@ -754,13 +761,19 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   // Only counsellors have colleagues' caseloads to stray into: partners and
   // integrations read candidates followed by counsellors everywhere. A
   // colleague is a counsellor of the same structure.
-  if (is_read && st.spread_applies && a.referent.valid() && a.referent != a.account &&
-      SameStructure(a.referent.value(), st.profile.structure)) {
+  // A colleague already in the list was checked when it entered it: the
+  // registry lock is taken only for a referent not seen in the last day.
+  auto colleague = st.colleagues.end();
+  bool counts = false;
+  if (is_read && st.spread_applies && a.referent.valid() && a.referent != a.account) {
+    colleague = std::find_if(st.colleagues.begin(), st.colleagues.end(),
+                             [&](const AccountState::Colleague& c) { return c.id == a.referent.value(); });
+    counts = colleague != st.colleagues.end() || SameStructure(a.referent.value(), st.profile.structure);
+  }
+  if (counts) {
     const int64_t cutoff = m - std::max<int64_t>(1, c_.spread_window_seconds / 60);
-    auto it = std::find_if(st.colleagues.begin(), st.colleagues.end(),
-                           [&](const AccountState::Colleague& c) { return c.id == a.referent.value(); });
-    if (it != st.colleagues.end()) {
-      it->last_min = m;
+    if (colleague != st.colleagues.end()) {
+      colleague->last_min = m;
     } else {
       if (st.colleagues.size() >= kMaxColleagues) {
         auto oldest = std::min_element(st.colleagues.begin(), st.colleagues.end(),
@@ -1180,10 +1193,12 @@ Status GuardImpl::SaveState(std::string* out) const {
       j["last_min"] = st.last_min;
       std::vector<int64_t> seen;
       seen.reserve(st.seen.size() * 3);
-      for (const auto& [pid, s] : st.seen) seen.insert(seen.end(), {pid, int64_t{s.last_read}, int64_t{s.last_list}});
+      st.seen.ForEach([&](int64_t pid, const Seen& x) {
+        seen.insert(seen.end(), {pid, int64_t{x.last_read}, int64_t{x.last_list}});
+      });
       j["seen"] = std::move(seen);
       json ring = json::array();
-      for (const Bucket& b : st.ring) ring.push_back({b.minute, b.read, b.list, b.volume, b.new_read, b.denied, b.seq});
+      for (const Bucket& b : Ring(st)) ring.push_back({b.minute, b.read, b.list, b.volume, b.new_read, b.denied, b.seq});
       j["ring"] = std::move(ring);
       j["cur_wi"] = st.cur_wi;
       j["cur_peak"] = st.cur_peak;
@@ -1303,7 +1318,7 @@ Status GuardImpl::LoadState(std::string_view in) {
       AccountProfile prof = ProfileFromJson(j.at("profile"));
       const int64_t id = prof.account.value();
       if (id <= 0) throw std::runtime_error("account id");
-      st->ring.resize(static_cast<size_t>(wmin_));
+      AllocateRing(*st);
       ApplyProfile(*st, prof, group_for(GroupKey(prof)));
       st->registered = j.at("registered").get<bool>();
       if (st->registered) profiles[id] = prof;
@@ -1316,7 +1331,7 @@ Status GuardImpl::LoadState(std::string_view in) {
         st->seen[seen[i]] = Seen{static_cast<uint32_t>(seen[i + 1]), static_cast<uint32_t>(seen[i + 2])};
       const auto& ring = j.at("ring");
       if (same_window) {
-        if (ring.size() != st->ring.size()) throw std::runtime_error("ring size");
+        if (ring.size() != static_cast<size_t>(wmin_)) throw std::runtime_error("ring size");
         for (size_t i = 0; i < ring.size(); ++i) {
           auto r = ring[i].get<std::vector<int64_t>>();
           if (r.size() != 7) throw std::runtime_error("ring bucket");
