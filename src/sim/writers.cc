@@ -1,5 +1,9 @@
 #include "sim/writers.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -136,12 +140,34 @@ PeopleFileWriter::PeopleFileWriter(std::FILE* file, std::string path, PeopleForm
   buf_.reserve(kFlushAt + 4096);
 }
 
+namespace {
+// Opens `path` for writing, created (or truncated) with mode 0600 whatever
+// the umask: the files hold clear personal data, synthetic or not.
+std::FILE* OpenPrivate(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return nullptr;
+  if (::fchmod(fd, 0600) != 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    return nullptr;
+  }
+  std::FILE* f = ::fdopen(fd, "wb");
+  if (!f) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+  }
+  return f;
+}
+}  // namespace
+
 PeopleFileWriter::~PeopleFileWriter() { (void)Close(); }
 
 StatusOr<std::unique_ptr<PeopleFileWriter>> PeopleFileWriter::Open(const std::string& path, PeopleFormat format,
                                                                    const Network& network,
                                                                    const FieldCatalog& catalog) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+  std::FILE* f = OpenPrivate(path);
   if (!f) return IOError(StrCat(path, ": cannot open for writing: ", std::strerror(errno)));
   std::unique_ptr<PeopleFileWriter> w(new PeopleFileWriter(f, path, format, network, catalog));
   if (format == PeopleFormat::kCsv) w->formatter_.AppendCsvHeader(&w->buf_);
@@ -190,7 +216,7 @@ Status WritePeopleFile(const std::string& path, PeopleFormat format, const Peopl
   CLOISON_ASSIGN_OR_RETURN(auto writer, PeopleFileWriter::Open(path, format, generator.network(), generator.catalog()));
   std::FILE* orient = nullptr;
   if (!options.orientations_path.empty()) {
-    orient = std::fopen(options.orientations_path.c_str(), "wb");
+    orient = OpenPrivate(options.orientations_path);
     if (!orient) return IOError(StrCat(options.orientations_path, ": cannot open for writing: ", std::strerror(errno)));
   }
   struct Closer {
@@ -317,7 +343,7 @@ StatusOr<std::string> NetworkToJson(const Network& net) {
 
 Status WriteNetworkJson(const std::string& path, const Network& network) {
   CLOISON_ASSIGN_OR_RETURN(std::string text, NetworkToJson(network));
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+  std::FILE* f = OpenPrivate(path);
   if (!f) return IOError(StrCat(path, ": cannot open for writing: ", std::strerror(errno)));
   text.push_back('\n');
   Status s = WriteAll(f, text, path);

@@ -8,6 +8,9 @@
 // by its code, the counsellor by username, further structures as codes joined
 // with ';'. Absent values are empty CSV cells and omitted JSON keys.
 //
+// Files are created (or truncated) with mode 0600, whatever the umask: they
+// hold clear personal data, synthetic or not.
+//
 // Thread-safety: a PeopleFileWriter or PeopleRowFormatter is used by one
 // thread at a time. WritePeopleFile may use several threads internally; its
 // output is the same whatever the thread count.

@@ -1,6 +1,8 @@
 // Tests of the synthetic-data generator: determinism, realism checks that
 // the importer relies on (NIR, catalog validity, uniqueness), network shape
 // and the file writers.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -583,6 +585,23 @@ TEST(Writers, FilesIdenticalAcrossThreadCounts) {
   expected += CsvOf(*g, net, 0, 20000);
   EXPECT_EQ(a, expected);
   for (const char* f : {"/sim_1.csv", "/sim_3.csv", "/sim_o1.jsonl", "/sim_o3.jsonl"}) std::remove((dir + f).c_str());
+}
+
+TEST(Writers, FilesAreCreatedPrivate) {
+  const Network& net = SmallNetwork();
+  auto g = Generator(net, 18);
+  const std::string people = testing::TempDir() + "/sim_private.csv";
+  const std::string network = testing::TempDir() + "/sim_private_network.json";
+  const mode_t old = ::umask(0);  // the most permissive umask: the writer must not rely on it
+  ASSERT_TRUE(WritePeopleFile(people, PeopleFormat::kCsv, *g, 10).ok());
+  ASSERT_TRUE(WriteNetworkJson(network, net).ok());
+  ::umask(old);
+  for (const std::string& p : {people, network}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(p.c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << p;
+    std::remove(p.c_str());
+  }
 }
 
 TEST(Writers, JsonLines) {
