@@ -1,24 +1,41 @@
 #!/usr/bin/env bash
-# API read throughput: wrk against `cloison serve --insecure-http --threads 1`
-# reading one person (authenticate + policy + quota + durable audit append +
-# decrypting store read), versus nginx (one worker) serving a static JSON file
-# of the same size. Both on loopback, plain HTTP.
+# API read throughput (issue 5): wrk against `cloison serve --threads 1`
+# reading one person (authenticate + policy + quota + guard + durable audit
+# append + decrypting store read), versus nginx (one worker) serving a static
+# JSON file of the same size, in the same run, both on loopback with
+# keep-alive. Prints requests/s, p50 and p99 for both and the ratio (goal:
+# cloison >= 0.5x nginx over plain HTTP), then the same over TLS (both
+# servers with the same self-signed certificate).
 #
 #   bash bench/api_bench.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
 #
-# Needs wrk and nginx (CLOISON_BENCH_DEPS=1 bash scripts/setup.sh).
+# BUILD_DIR defaults to build/test (README command 2), else build/release.
+# Needs wrk, nginx, curl and python3: CLOISON_BENCH_DEPS=1 bash scripts/setup.sh
+# Every response is checked: a run with non-2xx answers (a quota, a guard
+# throttle) is reported as such, never counted as throughput.
 set -euo pipefail
-BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-}
 SECS=${2:-10}
 CONNS=${3:-16}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$(realpath "$ROOT/$BUILD/cloison" 2>/dev/null || realpath "$BUILD/cloison")
+if [[ -z "$BUILD" ]]; then
+  for b in build/test build/release; do [[ -x "$ROOT/$b/cloison" ]] && BUILD=$ROOT/$b && break; done
+fi
+[[ -n "$BUILD" ]] || { echo "api_bench: no cloison binary (run README command 2, or pass BUILD_DIR)" >&2; exit 2; }
+[[ -d "$BUILD" ]] || BUILD=$ROOT/$BUILD
+BIN=$BUILD/cloison
+[[ -x "$BIN" ]] || { echo "api_bench: $BIN not found" >&2; exit 2; }
+for tool in wrk nginx curl python3 sqlite3; do
+  command -v "$tool" >/dev/null || { echo "api_bench: $tool missing: CLOISON_BENCH_DEPS=1 bash scripts/setup.sh" >&2; exit 2; }
+done
+
 WORK=$(mktemp -d /tmp/cloison_api_bench.XXXXXX)
 API_PORT=18080
 NGINX_PORT=18081
+SERVE_PID=""
 cleanup() {
-  [[ -n "${SERVE_PID:-}" ]] && kill -TERM "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true
-  [[ -f "$WORK/nginx.pid" ]] && kill -TERM "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  if [[ -n "$SERVE_PID" ]]; then kill -TERM "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true; fi
+  if [[ -f "$WORK/nginx.pid" ]]; then kill -TERM "$(cat "$WORK/nginx.pid")" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -32,19 +49,47 @@ CODE=${ROW%|*}
 PID=${ROW#*|}
 PASS=$("$BIN" --data "$D" account bootstrap --username bench.counsellor --structure "$CODE" --role counsellor |
   sed -n '/initial password/{n;s/^ *//;p}')
-"$BIN" --data "$D" serve --listen 127.0.0.1:$API_PORT --insecure-http --threads 1 >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 50); do curl -sf http://127.0.0.1:$API_PORT/v1/healthz >/dev/null && break; sleep 0.1; done
-TOKEN=$(curl -sf http://127.0.0.1:$API_PORT/v1/sessions -H 'Content-Type: application/json' \
-  -d "{\"username\":\"bench.counsellor\",\"password\":\"$PASS\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
-URL="http://127.0.0.1:$API_PORT/v1/people/$PID?purpose=accompaniment"
-mkdir -p "$WORK/www"
-chmod 755 "$WORK" "$WORK/www"  # nginx workers run unprivileged
-curl -sf "$URL" -H "Authorization: Bearer $TOKEN" >"$WORK/www/person.json"
-chmod 644 "$WORK/www/person.json"
-SIZE=$(stat -c %s "$WORK/www/person.json")
 
-cat >"$WORK/nginx.conf" <<CONF
+# The Lua script prints one machine-readable line per run. Answers that are
+# not 2xx are in wrk's own "Non-2xx or 3xx responses" line (printed only when
+# there are some); no response() hook, which would slow wrk down.
+cat >"$WORK/check.lua" <<'LUA'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT rps=%.1f p50_us=%d p99_us=%d requests=%d errors=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99),
+    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.status + summary.errors.timeout))
+end
+LUA
+run_wrk() {  # label url [header]
+  local label=$1 url=$2 out
+  shift 2
+  out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$WORK/check.lua" "$@" "$url")
+  local non2xx
+  non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
+  echo "$out" | sed -n 's/^RESULT /'"$label"' /p' | sed "s/\$/ non2xx=${non2xx:-0}/"
+}
+
+serve() {  # extra flags for cloison serve
+  "$BIN" --data "$D" serve --listen 127.0.0.1:$API_PORT --threads 1 "$@" >"$WORK/serve.log" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 100); do
+    curl -sfk "$SCHEME://127.0.0.1:$API_PORT/v1/healthz" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "api_bench: cloison serve did not start:" >&2
+  cat "$WORK/serve.log" >&2
+  exit 1
+}
+stop_serve() { kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || true; SERVE_PID=""; }
+token() {
+  curl -sfk "$SCHEME://127.0.0.1:$API_PORT/v1/sessions" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"bench.counsellor\",\"password\":\"$PASS\"}" |
+    python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])'
+}
+
+nginx_conf() {  # listen directive
+  cat >"$WORK/nginx.conf" <<CONF
 worker_processes 1;
 daemon on;
 pid $WORK/nginx.pid;
@@ -55,15 +100,59 @@ http {
   types { application/json json; }
   client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
-  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; keepalive_requests 1000000; }
+  server {
+    $1
+    root $WORK/www; keepalive_requests 1000000;
+  }
 }
 CONF
-mkdir -p "$WORK/tmp"
-nginx -c "$WORK/nginx.conf" -p "$WORK"
+  mkdir -p "$WORK/tmp"
+  if [[ -f "$WORK/nginx.pid" ]]; then nginx -c "$WORK/nginx.conf" -p "$WORK" -s reload; sleep 0.5
+  else nginx -c "$WORK/nginx.conf" -p "$WORK"; fi
+}
 
-echo "payload: $SIZE bytes (person $PID, purpose accompaniment); wrk -t1 -c$CONNS -d${SECS}s; disk: $(df -T "$WORK" | awk 'NR==2{print $2}')"
-echo "--- cloison serve --insecure-http --threads 1 (auth + policy + quota + durable audit append + decrypting read)"
-wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL" | sed -n '/Latency/,/Transfer/p'
-echo "--- nginx, 1 worker, static file of the same size"
-wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NGINX_PORT/person.json" | sed -n '/Latency/,/Transfer/p'
-echo "audit entries after the run: $(curl -sf http://127.0.0.1:$API_PORT/v1/healthz)"
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+report() {  # title cloison-line nginx-line
+  local c=$2 n=$3
+  echo "$1"
+  printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  non-2xx %s\n' "cloison (1 thread, full read path)" \
+    "$(field rps "$c")" "$(field p50_us "$c")" "$(field p99_us "$c")" "$(field non2xx "$c")"
+  printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  non-2xx %s\n' "nginx (1 worker, static file)" \
+    "$(field rps "$n")" "$(field p50_us "$n")" "$(field p99_us "$n")" "$(field non2xx "$n")"
+  echo "  ratio cloison / nginx: $(ratio "$(field rps "$c")" "$(field rps "$n")")"
+  if [[ "$(field non2xx "$c")" != "0" ]]; then echo "  WARNING: cloison answered non-2xx during the run; the figure is not a read throughput"; fi
+}
+
+echo "wrk -t1 -c$CONNS -d${SECS}s, keep-alive, loopback; disk: $(df -T "$WORK" | awk 'NR==2{print $2}'); $(nproc) cores"
+
+# --- plain HTTP
+SCHEME=http
+serve --insecure-http
+TOKEN=$(token)
+URL="http://127.0.0.1:$API_PORT/v1/people/$PID?purpose=accompaniment"
+mkdir -p "$WORK/www"
+chmod 755 "$WORK" "$WORK/www"  # nginx workers run unprivileged
+curl -sf "$URL" -H "Authorization: Bearer $TOKEN" >"$WORK/www/person.json"
+chmod 644 "$WORK/www/person.json"
+SIZE=$(stat -c %s "$WORK/www/person.json")
+echo "payload: $SIZE bytes (person $PID, purpose accompaniment, counsellor of $CODE)"
+nginx_conf "listen 127.0.0.1:$NGINX_PORT;"
+C=$(run_wrk cloison "$URL" -H "Authorization: Bearer $TOKEN")
+N=$(run_wrk nginx "http://127.0.0.1:$NGINX_PORT/person.json")
+report "plain HTTP" "$C" "$N"
+ENTRIES=$(curl -sf http://127.0.0.1:$API_PORT/v1/healthz || true)
+stop_serve
+
+# --- TLS: cloison's self-signed certificate for both
+SCHEME=https
+serve
+TOKEN=$(token)
+cp "$D/tls/cert.pem" "$D/tls/key.pem" "$WORK/"
+chmod 644 "$WORK/cert.pem" "$WORK/key.pem"
+nginx_conf "listen 127.0.0.1:$NGINX_PORT ssl; ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem;"
+C=$(run_wrk cloison "https://127.0.0.1:$API_PORT/v1/people/$PID?purpose=accompaniment" -H "Authorization: Bearer $TOKEN")
+N=$(run_wrk nginx "https://127.0.0.1:$NGINX_PORT/person.json")
+report "TLS (same certificate, keep-alive: one handshake per connection)" "$C" "$N"
+stop_serve
+echo "healthz after the plain run: $ENTRIES"

@@ -3,7 +3,7 @@
 // opening hours, 5% technical accounts syncing enrolments), mostly single
 // reads, some caseload listings, name searches and a few denied attempts.
 //
-//   build/guard-rel/bench/guard_bench --benchmark_filter=Guard
+//   build/test/bench/guard_bench --benchmark_filter=Guard   (after README command 2)
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

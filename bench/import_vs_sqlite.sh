@@ -11,9 +11,15 @@ cd "$(dirname "$0")/.."
 N=${1:-1600000}
 SEED=${SEED:-2025}
 CLOISON_BENCH_DEPS=1 bash scripts/setup.sh >/dev/null
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCLOISON_BUILD_TESTS=OFF -DCLOISON_BUILD_BENCH=OFF >/dev/null
-cmake --build build/release --target cloison >/dev/null
-BIN=$PWD/build/release/cloison
+# The Release binary of README command 2 if it is there, else a Release build
+# of `cloison` alone (BUILD_DIR=... to choose).
+if [[ -n "${BUILD_DIR:-}" ]]; then BIN=$(realpath "$BUILD_DIR")/cloison
+elif [[ -x build/test/cloison ]]; then BIN=$PWD/build/test/cloison
+else
+  cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCLOISON_BUILD_TESTS=OFF -DCLOISON_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/release --target cloison >/dev/null
+  BIN=$PWD/build/release/cloison
+fi
 WORK=$(mktemp -d /tmp/cloison-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 export CLOISON_MASTER_KEY=$(openssl rand -hex 32)

@@ -13,7 +13,7 @@ PACKAGES=(
   curl jq oathtool   # the demo's printed commands (login with a TOTP code, JSON)
 )
 if [[ "${CLOISON_BENCH_DEPS:-0}" == "1" ]]; then
-  PACKAGES+=(wrk nginx time)
+  PACKAGES+=(wrk nginx time python3)   # bench/*.sh
 fi
 
 missing=()

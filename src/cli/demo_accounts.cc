@@ -275,7 +275,7 @@ class Planner {
                     "; reads no file (separation of duties); a technical account it asks for needs a second officer's approval"));
     add_role(region, Role::kSecurityOfficer,
              "approves change requests of the structures below; verifies the audit log (GET /v1/audit/checkpoint); "
-             "reads a file only in a break-glass investigation approved by a second officer");
+             "reads no file through the API yet (break-glass investigations under dual control: docs/api.md, known gaps)");
     add_role(region, Role::kDpo, "reads no file; verifies the audit log (GET /v1/audit/checkpoint)");
     std::optional<StructureId> national;
     for (const auto& [id, s] : structures_)

@@ -135,7 +135,13 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
   std::mutex iam_mu;
   api::IamAccountControl control(*iam_service, iam_mu);
 
-  api::HandlerDeps deps{store.get(), iam_service.get(), pol, index.get(), log.get(), &clock};
+  api::HandlerDeps deps;
+  deps.store = store.get();
+  deps.iam = iam_service.get();
+  deps.policy = pol;
+  deps.index = index.get();
+  deps.audit = log.get();
+  deps.clock = &clock;
   deps.account_repo = repo.get();  // GET /v1/exposure analyses every account
   deps.guard = guard.get();
   deps.accounts = &control;
