@@ -38,7 +38,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kSource = "127.0.0.1";  // iam's throttling key for these local setup calls
-constexpr int64_t kDayUs = 86400LL * 1'000'000;
+constexpr int64_t kDemoDayUs = 86400LL * 1'000'000;
 constexpr const char* kIntegrationPurpose = "enrolment_sync";
 // No ASCII quote: it is pasted inside a single-quoted shell string.
 constexpr const char* kJustification = "Vérification d’identité pour un dossier CARSAT";
@@ -466,21 +466,21 @@ class Planner {
 
 // --- iam ---------------------------------------------------------------------
 
-struct Iam {
+struct DemoIam {
   std::unique_ptr<audit::AuditLog> log;
   std::unique_ptr<iam::AccountRepository> repo;
   std::unique_ptr<iam::IamService> service;
   std::map<StructureId, std::optional<StructureId>> parents;
 };
 
-StatusOr<std::unique_ptr<Iam>> OpenIam(const Context& ctx, store::Store& store) {
-  auto out = std::make_unique<Iam>();
+StatusOr<std::unique_ptr<DemoIam>> OpenIam(const Context& ctx, store::Store& store) {
+  auto out = std::make_unique<DemoIam>();
   CLOISON_ASSIGN_OR_RETURN(auto structures, store.ListStructures());
   for (const Structure& s : structures) out->parents[s.id] = s.parent;
   CLOISON_ASSIGN_OR_RETURN(out->log, OpenAuditLogForWriting(ctx, "demo"));
   CLOISON_ASSIGN_OR_RETURN(auto master, crypto::LoadMasterKey(ctx.master_key_path()));
   CLOISON_ASSIGN_OR_RETURN(out->repo, iam::OpenSqliteAccountRepository(ctx.db_path()));
-  Iam* raw = out.get();
+  DemoIam* raw = out.get();
   auto parent_of = [raw](StructureId id) -> std::optional<StructureId> {
     auto it = raw->parents.find(id);
     return it == raw->parents.end() ? std::nullopt : it->second;
@@ -493,7 +493,7 @@ StatusOr<std::unique_ptr<Iam>> OpenIam(const Context& ctx, store::Store& store) 
 }
 
 // True when every account of the file is still usable as written.
-StatusOr<bool> StillValid(Iam& iam, const DemoAccounts& d) {
+StatusOr<bool> StillValid(DemoIam& iam, const DemoAccounts& d) {
   const UnixMicros now = SystemClock::Instance().NowMicros();
   for (const DemoAccount& a : d.accounts) {
     CLOISON_ASSIGN_OR_RETURN(auto acc, iam.repo->FindAccountByUsername(a.username));
@@ -505,7 +505,7 @@ StatusOr<bool> StillValid(Iam& iam, const DemoAccounts& d) {
   }
   CLOISON_ASSIGN_OR_RETURN(auto t, iam.repo->FindAccountByUsername(d.technical.username));
   return t && t->kind == iam::AccountKind::kTechnical && t->status == iam::AccountStatus::kActive &&
-         t->technical.expires_at > now + kDayUs;
+         t->technical.expires_at > now + kDemoDayUs;
 }
 
 struct Credentials {
@@ -515,7 +515,7 @@ struct Credentials {
 
 // A fresh password, then TOTP enrolment confirmed with the previous step's
 // code (the current step's code remains usable for the first login).
-StatusOr<Credentials> SetUpHuman(Iam& iam, const Chosen& c) {
+StatusOr<Credentials> SetUpHuman(DemoIam& iam, const Chosen& c) {
   CLOISON_ASSIGN_OR_RETURN(auto acc, iam.repo->FindAccountByUsername(c.agent.username));
   if (!acc)
     return FailedPrecondition(StrCat("agent '", c.agent.username,
@@ -556,7 +556,7 @@ StatusOr<Credentials> SetUpHuman(Iam& iam, const Chosen& c) {
   return out;
 }
 
-StatusOr<crypto::SecretBytes> LogInWithRecoveryCode(Iam& iam, const Credentials& c, size_t which) {
+StatusOr<crypto::SecretBytes> LogInWithRecoveryCode(DemoIam& iam, const Credentials& c, size_t which) {
   iam::LoginRequest req;
   req.username = c.account.username;
   req.password = crypto::SecretBytes::FromString(c.account.password);
@@ -569,7 +569,7 @@ StatusOr<crypto::SecretBytes> LogInWithRecoveryCode(Iam& iam, const Credentials&
 // The technical account: reuses an active one of the organisation (new key),
 // else requests one as the access manager and approves it as the security
 // officer above.
-StatusOr<DemoTechnical> SetUpTechnical(Iam& iam, const Plan& plan, const Credentials& requester,
+StatusOr<DemoTechnical> SetUpTechnical(DemoIam& iam, const Plan& plan, const Credentials& requester,
                                        const Credentials& approver) {
   const UnixMicros now = SystemClock::Instance().NowMicros();
   DemoTechnical t;
@@ -582,7 +582,7 @@ StatusOr<DemoTechnical> SetUpTechnical(Iam& iam, const Plan& plan, const Credent
     CLOISON_ASSIGN_OR_RETURN(auto existing, iam.repo->FindAccountByUsername(name));
     if (existing) {
       if (existing->kind != iam::AccountKind::kTechnical || existing->status != iam::AccountStatus::kActive ||
-          existing->structure != plan.tech_structure.id || existing->technical.expires_at <= now + kDayUs)
+          existing->structure != plan.tech_structure.id || existing->technical.expires_at <= now + kDemoDayUs)
         continue;  // unusable (pending, rejected, expired, ...): try the next name
       CLOISON_ASSIGN_OR_RETURN(crypto::SecretBytes key, iam.service->ResetCredentialsForSetup(existing->id));
       t.username = name;
@@ -609,7 +609,7 @@ StatusOr<DemoTechnical> SetUpTechnical(Iam& iam, const Plan& plan, const Credent
     spec.purpose = kIntegrationPurpose;
     spec.scopes = {"people:read"};
     spec.networks = {"127.0.0.0/8", "::1/128"};
-    spec.expires_at = now + 89 * kDayUs;
+    spec.expires_at = now + 89 * kDemoDayUs;
     spec.daily_quota = 1000;
     CLOISON_ASSIGN_OR_RETURN(iam::CreatedAccount created,
                              iam.service->RequestTechnicalAccount(req_p, spec, "cloison demo: enrolment sync of the training organisation"));

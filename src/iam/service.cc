@@ -30,7 +30,7 @@ namespace {
 constexpr std::string_view kInvalidCredentials = "invalid credentials";
 constexpr std::string_view kThrottled = "too many failed attempts; try again later";
 
-std::string Lower(std::string_view s) {
+std::string LowerAscii(std::string_view s) {
   std::string o(s);
   for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return o;
@@ -38,7 +38,7 @@ std::string Lower(std::string_view s) {
 
 // Usernames: 3-64 characters among a-z 0-9 . _ - (after lower-casing).
 StatusOr<std::string> NormalizeUsername(std::string_view u) {
-  std::string s = Lower(u);
+  std::string s = LowerAscii(u);
   if (s.size() < 3 || s.size() > 64) return InvalidArgument("username must have 3 to 64 characters");
   for (char c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
@@ -281,7 +281,7 @@ StatusOr<bool> IamService::CheckSecondFactor(const Account& a, const crypto::Sec
 
 StatusOr<IamService::Checked> IamService::CheckCredentials(const LoginRequest& req, bool need_mfa) {
   const UnixMicros now = clock_.NowMicros();
-  const std::string lower = Lower(req.username);
+  const std::string lower = LowerAscii(req.username);
   const std::string user_key = AttemptKey("username", lower);
   const std::string addr_key = AttemptKey("address", req.source_address);
   CLOISON_ASSIGN_OR_RETURN(auto u, repo_.GetAttempts(AttemptKey::kUsername, user_key));
@@ -514,7 +514,7 @@ StatusOr<std::vector<crypto::SecretBytes>> IamService::ConfirmTotpEnrollment(con
     step = crypto::TotpMatchStep(secret, clock_.NowSeconds(), options_.totp_window,
                                  std::string_view(reinterpret_cast<const char*>(req.second_factor.data()), 6));
   if (!step) {
-    CLOISON_RETURN_IF_ERROR(RecordFailure(AttemptKey("username", Lower(req.username)),
+    CLOISON_RETURN_IF_ERROR(RecordFailure(AttemptKey("username", LowerAscii(req.username)),
                                           AttemptKey("address", req.source_address), c.account, req.source_address,
                                           "wrong enrolment code"));
     return Unauthenticated(kInvalidCredentials);
@@ -633,7 +633,7 @@ StatusOr<Account> IamService::GetAccount(const Principal& actor, AccountId id) {
 }
 
 StatusOr<Account> IamService::GetAccountByUsername(const Principal& actor, std::string_view username) {
-  CLOISON_ASSIGN_OR_RETURN(auto a, repo_.FindAccountByUsername(Lower(username)));
+  CLOISON_ASSIGN_OR_RETURN(auto a, repo_.FindAccountByUsername(LowerAscii(username)));
   if (!a) return NotFound(StrCat("no account named '", username, "'"));
   return GetAccount(actor, a->id);
 }
