@@ -361,9 +361,16 @@ StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
       }
       inflight_entries_ = inflight_bytes_ = 0;
       cv_.notify_all();
+      if (s.ok()) {
+        batch_cv_[batch % 2].notify_all();        // this batch's writers: done
+        batch_cv_[(batch + 1) % 2].notify_one();  // one writer of the open batch: lead it
+      } else {
+        batch_cv_[0].notify_all();  // everyone: the log is failed
+        batch_cv_[1].notify_all();
+      }
       continue;
     }
-    cv_.wait(l);
+    batch_cv_[my_batch % 2].wait(l);
   }
 }
 

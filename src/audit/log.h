@@ -196,7 +196,12 @@ class AuditLog {
 
   // Group commit state, guarded by mu_.
   mutable std::mutex mu_;
+  // cv_: Close() and writers held back by max_batch_bytes. batch_cv_[b % 2]:
+  // the writers of batch b, waiting for it to be durable or to lead it.
+  // Waking only them (not every writer) matters with many writers on few
+  // cores: a thundering herd per sync cost more than the sync itself.
   std::condition_variable cv_;
+  std::condition_variable batch_cv_[2];
   std::string queued_frames_;
   std::vector<Hash> queued_hashes_;
   std::vector<uint32_t> queued_sizes_;
