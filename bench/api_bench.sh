@@ -78,6 +78,7 @@ sed -E -e 's/^record_at = [0-9.]+/record_at = 100000/' -e 's/^alert_at = [0-9.]+
   -e 's/^step_up_at = [0-9.]+/step_up_at = 300000/' -e 's/^throttle_at = [0-9.]+/throttle_at = 400000/' \
   -e 's/^suspend_at = [0-9.]+/suspend_at = 500000/' "$ROOT/config/policy.toml" >"$WORK/policy.toml"
 grep -q '^suspend_at = 500000' "$WORK/policy.toml" || { echo "api_bench: could not raise the guard's thresholds" >&2; exit 2; }
+cp "$ROOT/config/field_catalog.toml" "$WORK/"  # the policy names its catalog relative to itself
 
 serve() {  # extra flags for cloison serve
   "$BIN" --data "$D" serve --listen 127.0.0.1:$API_PORT --threads 1 --policy "$WORK/policy.toml" "$@" >"$WORK/serve.log" 2>&1 &
@@ -125,7 +126,7 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 report() {  # title cloison-line nginx-line
   local c=$2 n=$3
   echo "$1"
-  printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  non-2xx %s\n' "cloison (1 thread, full read path)" \
+  printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  non-2xx %s\n' "cloison (1 I/O thread, full path)" \
     "$(field rps "$c")" "$(field p50_us "$c")" "$(field p99_us "$c")" "$(field non2xx "$c")"
   printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  non-2xx %s\n' "nginx (1 worker, static file)" \
     "$(field rps "$n")" "$(field p50_us "$n")" "$(field p99_us "$n")" "$(field non2xx "$n")"
@@ -134,6 +135,8 @@ report() {  # title cloison-line nginx-line
 }
 
 echo "wrk -t1 -c$CONNS -d${SECS}s, keep-alive, loopback; disk: $(df -T "$WORK" | awk 'NR==2{print $2}'); $(nproc) cores"
+echo "cloison serve --threads 1 (one I/O thread; requests wait for their durable audit append on the"
+echo "default --handler-threads pool, so concurrent reads share one fdatasync); nginx worker_processes 1"
 
 # --- plain HTTP
 SCHEME=http
@@ -151,6 +154,13 @@ C=$(run_wrk cloison "$URL" -H "Authorization: Bearer $TOKEN")
 N=$(run_wrk nginx "http://127.0.0.1:$NGINX_PORT/person.json")
 report "plain HTTP" "$C" "$N"
 ENTRIES=$(curl -sf http://127.0.0.1:$API_PORT/v1/healthz || true)
+stop_serve
+# For comparison: everything on the one I/O thread, one fdatasync per read.
+serve --insecure-http --handler-threads 0
+TOKEN=$(token)
+C0=$(run_wrk cloison0 "$URL" -H "Authorization: Bearer $TOKEN")
+printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  (one sync per read)\n' "cloison --handler-threads 0" \
+  "$(field rps "$C0")" "$(field p50_us "$C0")" "$(field p99_us "$C0")"
 stop_serve
 
 # --- TLS: cloison's self-signed certificate for both

@@ -48,6 +48,8 @@ struct Server::Impl {
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
+  // After ioc: destroyed (joined) first; its tasks post back to ioc.
+  std::optional<asio::thread_pool> pool;  // options.handler_threads > 0
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   bool started = false, stopped = false;
@@ -172,6 +174,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     req.peer = peer_;
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
+    if (server_.pool) {
+      // Off the I/O thread (ServerOptions::handler_threads); the answer is
+      // written back on the session's strand.
+      asio::post(*server_.pool, [self = this->shared_from_this(), req = std::move(req), version, keep_alive]() mutable {
+        Response r = self->server_.handler.Handle(req);
+        asio::post(self->stream_.get_executor(), [self, r = std::move(r), version, keep_alive]() mutable {
+          self->Write(std::move(r), version, keep_alive);
+        });
+      });
+      return;
+    }
     Response r = server_.handler.Handle(req);
     Write(std::move(r), version, keep_alive);
   }
@@ -311,6 +324,7 @@ void Server::Start() {
   if (impl_->started) return;
   impl_->started = true;
   impl_->work.emplace(impl_->ioc.get_executor());
+  if (impl_->options.handler_threads > 0) impl_->pool.emplace(static_cast<size_t>(impl_->options.handler_threads));
   impl_->Accept();
   const int n = std::max(1, impl_->options.threads);
   for (int i = 0; i < n; ++i)
@@ -346,6 +360,7 @@ void Server::Stop() {
     std::unique_lock lock(impl_->mu);
     impl_->cv.wait_for(lock, impl_->options.shutdown_grace, [this] { return impl_->sessions.empty(); });
   }
+  if (impl_->pool) impl_->pool->join();  // requests in the pool finish (their writes are posted to ioc)
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();

@@ -45,6 +45,12 @@ struct ServerOptions {
   std::string cert_pem;  // certificate chain, PEM
   crypto::SecretBytes key_pem;  // private key, PEM
   int threads = 4;
+  // 0: Handler::Handle runs on the I/O thread. N > 0: on a pool of N
+  // blocking workers, so that an I/O thread never waits for the durable
+  // audit append of a read: concurrent requests then share one disk sync
+  // (the audit log's group commit) while the I/O threads keep reading and
+  // writing. The workers mostly wait on the disk, not on the CPU.
+  int handler_threads = 0;
   int max_connections_per_address = 64;
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};

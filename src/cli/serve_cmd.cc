@@ -65,6 +65,7 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
     return InvalidArgument("--listen: bad port");
   so.port = static_cast<uint16_t>(std::stoi(port_text));
   so.threads = a.threads;
+  so.handler_threads = a.handler_threads;
   so.tls = !a.insecure_http;
   if (a.insecure_http && so.address != "127.0.0.1" && so.address != "::1" && so.address != "localhost")
     return InvalidArgument("--insecure-http is only allowed on a loopback address (benchmarks)");
@@ -257,6 +258,10 @@ void AddServeCommands(CLI::App& app, Context& ctx) {
   cmd->add_option("--key", args->key, "TLS private key, PEM");
   cmd->add_option("--policy", args->policy_file, "Policy file (default: the compiled-in config/policy.toml)");
   cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--handler-threads", args->handler_threads,
+                  "Workers that run requests off the I/O threads, so concurrent reads share one audit sync (0: on the I/O threads)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   cmd->add_option("--audit-checkpoint-entries", args->audit_checkpoint_entries,
                   "Sign an audit checkpoint after this many new entries (0: not by count)")
       ->capture_default_str()

@@ -38,6 +38,7 @@ struct ServeArgs {
   std::string cert, key;                  // PEM files; default DATA/tls/{cert,key}.pem (generated)
   std::string policy_file;                // default: the compiled-in policy
   int threads = 4;
+  int handler_threads = 32;  // api::ServerOptions::handler_threads
   // The guard's state is saved to DATA/guard/state this often (and at a
   // graceful stop); 0: only at the stop.
   int guard_save_seconds = 300;

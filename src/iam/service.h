@@ -182,7 +182,8 @@ class IamService {
   // --- Authentication.
   StatusOr<LoginResult> Login(const LoginRequest& request);
   // Checks a session token: live (idle and absolute timeouts), account still
-  // active. Refreshes the idle timer.
+  // active. Refreshes the idle timer (in the database at most every 30 s, so
+  // a session may expire up to 30 s before its idle timeout, never after).
   StatusOr<Principal> Authenticate(const crypto::SecretBytes& session_token);
   Status Logout(const crypto::SecretBytes& session_token);
   // Step-up: the live session of `session_token` proves a fresh TOTP code

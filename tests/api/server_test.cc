@@ -5,6 +5,8 @@
 #include <utility>
 
 #include <chrono>
+#include <vector>
+#include <atomic>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -181,6 +183,45 @@ TEST_F(ServerTest, LoginReadGarbageSlowClientAndStillServing) {
   EXPECT_EQ(res.result_int(), 200);
   res = again.Send(http::verb::get, "/v1/people/101?purpose=accompaniment", "", token);
   EXPECT_EQ(res.result_int(), 200);
+}
+
+TEST_F(ServerTest, HandlerPoolServesConcurrentReadsEachAuditedOnce) {
+  // handler_threads > 0: requests run on a pool of blocking workers (the
+  // durable audit append no longer holds the I/O thread), answers go back
+  // through the session's strand. Every read is answered and audited once.
+  auto pair = crypto::GenerateSelfSigned();
+  ASSERT_TRUE(pair.ok());
+  ServerOptions o;
+  o.port = 0;
+  o.cert_pem = pair->cert_pem;
+  o.key_pem = pair->key_pem;
+  o.threads = 1;
+  o.handler_threads = 4;
+  auto s = Server::Create(*handler_, std::move(o));
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::unique_ptr<Server> pooled = std::move(*s);
+  pooled->Start();
+  const std::string token = Login("counsellor");
+  const uint64_t before = audit_->size();
+  constexpr int kClients = 4, kReads = 25;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&, c] {
+      Client cl;
+      cl.Connect(pair->cert_pem, pooled->port());
+      for (int i = 0; i < kReads; ++i) {
+        auto res = cl.Send(http::verb::get, StrCat("/v1/people/", 101 + (c + i) % 4, "?purpose=accompaniment"), "", token);
+        if (res.result_int() == 200 && res.body().find("\"nom\"") != std::string::npos) ++ok;
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kClients * kReads);
+  pooled->Stop();
+  int reads = 0;
+  auto events = AuditEvents();
+  for (size_t i = before; i < events.size(); ++i) reads += events[i].kind == audit::EventKind::kRead;
+  EXPECT_EQ(reads, kClients * kReads);
 }
 
 TEST_F(ServerTest, GracefulStopClosesIdleConnections) {

@@ -170,6 +170,25 @@ TEST_F(AuthTest, SessionIdleTimeout) {
   EXPECT_EQ(svc_->Authenticate(l->session_token).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+TEST_F(AuthTest, IdleTimerIsWrittenAtMostEvery30Seconds) {
+  // Requests within 30 s of the last refresh do not move the stored idle
+  // timer (no database write per request); one 30 s or more later does.
+  auto l = Try("camille.martin", kPassword);
+  ASSERT_TRUE(l.ok());
+  clock_.AdvanceSeconds(20);
+  ASSERT_TRUE(svc_->Authenticate(l->session_token).ok());  // 20 s: not written
+  clock_.AdvanceSeconds(15 * 60 - 20);  // 15 min after login, 14 min 40 s after that request
+  EXPECT_EQ(svc_->Authenticate(l->session_token).status().code(), absl::StatusCode::kUnauthenticated)
+      << "the refresh 20 s after login was not supposed to be stored";
+
+  auto m = Try("camille.martin", kPassword);
+  ASSERT_TRUE(m.ok());
+  clock_.AdvanceSeconds(40);
+  ASSERT_TRUE(svc_->Authenticate(m->session_token).ok());  // 40 s: written
+  clock_.AdvanceSeconds(15 * 60 - 20);  // 15 min 20 s after login, 14 min 40 s after the refresh
+  EXPECT_TRUE(svc_->Authenticate(m->session_token).ok());
+}
+
 TEST_F(AuthTest, SessionAbsoluteTimeout) {
   auto l = Try("camille.martin", kPassword);
   ASSERT_TRUE(l.ok());
