@@ -92,10 +92,9 @@ Response StatusResponse(const Status& s) {
   }
 }
 
-// Parses a JSON object body whose members are all in `allowed`. On failure
-// fills `err`.
-bool ParseBody(const Request& req, const Limits& limits, std::initializer_list<std::string_view> allowed, json& out,
-               Response& err) {
+// A JSON object body (size, Content-Type, UTF-8, syntax, an object). On
+// failure fills `err`.
+bool ParseObject(const Request& req, const Limits& limits, json& out, Response& err) {
   if (req.body.size() > limits.max_body_bytes) {
     err = ErrorResponse(413, code::kPayloadTooLarge, StrCat("body larger than ", limits.max_body_bytes, " bytes"));
     return false;
@@ -118,6 +117,14 @@ bool ParseBody(const Request& req, const Limits& limits, std::initializer_list<s
     err = ErrorResponse(400, code::kInvalidJson, "the body must be a JSON object");
     return false;
   }
+  return true;
+}
+
+// Parses a JSON object body whose members are all in `allowed`. On failure
+// fills `err`.
+bool ParseBody(const Request& req, const Limits& limits, std::initializer_list<std::string_view> allowed, json& out,
+               Response& err) {
+  if (!ParseObject(req, limits, out, err)) return false;
   for (const auto& [k, v] : out.items()) {
     bool ok = false;
     for (std::string_view a : allowed) ok = ok || k == a;

@@ -51,6 +51,10 @@ std::string Echo(std::string_view s);
 Response StatusResponse(const Status& s);
 // Parses a JSON object body whose members are all in `allowed` (else 400
 // unknown_field naming the member); 413/415/400 invalid_utf8/invalid_json.
+// A JSON object body whose members the caller checks itself (their names
+// come from the field catalog, not a fixed list); the same checks and answers
+// as ParseBody otherwise.
+bool ParseObject(const Request& req, const Limits& limits, nlohmann::json& out, Response& err);
 bool ParseBody(const Request& req, const Limits& limits, std::initializer_list<std::string_view> allowed,
                nlohmann::json& out, Response& err);
 // A string member (400 naming it when missing, not a string, too long or

@@ -398,34 +398,6 @@ bool GetId(const json& j, std::string_view key, int64_t& out, Response& err) {
   return true;
 }
 
-// A JSON object body whose members the caller checks itself (their names
-// come from the field catalog, not a fixed list); same checks and answers as
-// ParseBody otherwise.
-bool ParseObject(const Request& req, const Limits& limits, json& out, Response& err) {
-  if (req.body.size() > limits.max_body_bytes) {
-    err = ErrorResponse(413, code::kPayloadTooLarge, StrCat("body larger than ", limits.max_body_bytes, " bytes"));
-    return false;
-  }
-  const std::string* ct = req.Header("content-type");
-  if (ct == nullptr || ct->rfind("application/json", 0) != 0) {
-    err = ErrorResponse(415, code::kUnsupportedMediaType, "the body must be JSON (Content-Type: application/json)");
-    return false;
-  }
-  if (!IsValidUtf8(req.body)) {
-    err = ErrorResponse(400, code::kInvalidUtf8, "the body is not valid UTF-8");
-    return false;
-  }
-  out = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (out.is_discarded()) {
-    err = ErrorResponse(400, code::kInvalidJson, "the body is not valid JSON");
-    return false;
-  }
-  if (!out.is_object()) {
-    err = ErrorResponse(400, code::kInvalidJson, "the body must be a JSON object");
-    return false;
-  }
-  return true;
-}
 
 // 403 for a policy denial, hiding "unknown person" behind "no relation" (the
 // API must not confirm that an id exists), like the read path.
