@@ -140,6 +140,12 @@ class ApiFixture : public ::testing::Test {
     auto log = audit::AuditLog::Open((dir_ / "audit").string(), lo);
     ASSERT_TRUE(log.ok()) << log.status();
     audit_ = std::move(*log);
+    handler_ = std::make_unique<Handler>(BaseDeps());
+  }
+
+  // The Handler's dependencies over the fixture's store, iam, index, audit
+  // log and clock, with the default policy; no guard.
+  HandlerDeps BaseDeps() {
     HandlerDeps deps;
     deps.store = store_.get();
     deps.iam = iam_.get();
@@ -149,7 +155,17 @@ class ApiFixture : public ::testing::Test {
     deps.clock = &clock_;
     deps.account_repo = repo_.get();
     deps.query_digest_key = access::QueryDigester::KeyFromMaster(master_);
-    handler_ = std::make_unique<Handler>(deps);
+    return deps;
+  }
+
+  // A new relation index (it sees what the test added to the store) and a
+  // Handler over it, the same store, log and iam.
+  void RebuildIndexAndHandler(Limits limits = {}) {
+    handler_.reset();
+    auto index = policy::RelationIndex::Build(*store_);
+    ASSERT_TRUE(index.ok()) << index.status();
+    index_ = std::move(*index);
+    handler_ = std::make_unique<Handler>(BaseDeps(), limits);
   }
 
   AccountId AddHuman(const std::string& username, int64_t structure, int64_t quota,

@@ -115,14 +115,7 @@ class GuardApiTest : public ApiFixture {
     guard_ = new RecordingGuard(guard::Guard::Create(guard::GuardConfig::Default(), clock_));
     owned_guard_.reset(guard_);
     control_ = std::make_unique<IamAccountControl>(*iam_, iam_mu_);
-    HandlerDeps deps;
-    deps.store = store_.get();
-    deps.iam = iam_.get();
-    deps.policy = &policy::Policy::Default();
-    deps.index = index_.get();
-    deps.audit = audit_.get();
-    deps.clock = &clock_;
-    deps.account_repo = repo_.get();
+    HandlerDeps deps = BaseDeps();
     deps.guard = guard_;
     deps.accounts = control_.get();
     deps.iam_mutex = &iam_mu_;

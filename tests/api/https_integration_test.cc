@@ -198,22 +198,7 @@ class HttpsIntegrationTest : public ApiFixture {
 
   // A relation index that knows the partner side, and a Handler over it
   // wired like the fixture's (before the server takes it).
-  void RebuildHandler() {
-    handler_.reset();
-    auto index = policy::RelationIndex::Build(*store_);
-    ASSERT_TRUE(index.ok()) << index.status();
-    index_ = std::move(*index);
-    HandlerDeps deps;
-    deps.store = store_.get();
-    deps.iam = iam_.get();
-    deps.policy = &policy::Policy::Default();
-    deps.index = index_.get();
-    deps.audit = audit_.get();
-    deps.clock = &clock_;
-    deps.account_repo = repo_.get();
-    deps.query_digest_key = access::QueryDigester::KeyFromMaster(master_);
-    handler_ = std::make_unique<Handler>(deps);
-  }
+  void RebuildHandler() { RebuildIndexAndHandler(); }
 
   Response Get(const std::string& target, const std::string& token) { return Call("GET", target, "", Bearer(token)); }
   Response Post(const std::string& target, const json& body, const std::string& token) {

@@ -108,21 +108,7 @@ class PeopleRoutesTest : public ApiFixture {
   }
 
   // A new relation index and Handler over the same store, log and iam.
-  void Rebuild(Limits limits = {}) {
-    handler_.reset();
-    auto index = policy::RelationIndex::Build(*store_);
-    ASSERT_TRUE(index.ok()) << index.status();
-    index_ = std::move(*index);
-    HandlerDeps deps;
-    deps.store = store_.get();
-    deps.iam = iam_.get();
-    deps.policy = &policy::Policy::Default();
-    deps.index = index_.get();
-    deps.audit = audit_.get();
-    deps.clock = &clock_;
-    deps.query_digest_key = access::QueryDigester::KeyFromMaster(master_);
-    handler_ = std::make_unique<Handler>(deps, limits);
-  }
+  void Rebuild(Limits limits = {}) { RebuildIndexAndHandler(limits); }
 
   // Privileged roles log in with a second factor.
   void EnrollTotp(const std::string& username) {
