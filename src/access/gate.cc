@@ -20,11 +20,6 @@ bool IsLowerName(std::string_view s) {
   return true;
 }
 
-Date UtcDate(UnixMicros t) {
-  constexpr int64_t kDay = 86'400'000'000LL;
-  return Date::FromDays(static_cast<int32_t>(t >= 0 ? t / kDay : (t + 1) / kDay - 1));
-}
-
 std::string ScoreText(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", s);
@@ -141,7 +136,7 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
   }
 
   const policy::Decision d =
-      engine_.Decide(caller.principal, rq.person, *purpose, UtcDate(rq.now), rq.reveal_field ? &reveal : nullptr);
+      engine_.Decide(caller.principal, rq.person, *purpose, Date::FromUnixMicros(rq.now), rq.reveal_field ? &reveal : nullptr);
   out.decision = d;
   out.rule_id = d.rule >= 0 ? pol.rules()[static_cast<size_t>(d.rule)].id : "";
 

@@ -18,13 +18,9 @@ std::string QueryDigester::Digest(std::string_view kind, std::string_view canoni
   std::string domain = "search:";
   domain.append(kind);
   const auto tag = indexer_.Tag(domain, canonical_value);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out(kind);
   out += ":#";
-  for (size_t i = 0; i < 8; ++i) {
-    out.push_back(kHex[tag[i] >> 4]);
-    out.push_back(kHex[tag[i] & 15]);
-  }
+  out += crypto::ToHex(std::span<const uint8_t>(tag.data(), 8));  // 64 bits name a query well enough
   return out;
 }
 

@@ -278,10 +278,6 @@ bool OptionalBody(const Request& req, const Limits& limits, std::initializer_lis
   return ParseBody(req, limits, allowed, out, err);
 }
 
-Date UtcDate(UnixMicros now) {
-  return Date::FromDays(now >= 0 ? now / kDayUs : (now + 1) / kDayUs - 1);
-}
-
 }  // namespace
 
 // ------------------------------------------------------------------ accounts
@@ -731,7 +727,7 @@ Response Handler::Exposure(Call& c) {
         return ErrorResponse(400, code::kInvalidParameter, "parameter 'account' must be an account id or a username");
     }
   }
-  Date today = UtcDate(c.now);
+  Date today = Date::FromUnixMicros(c.now);
   if (auto it = c.query.find("date"); it != c.query.end()) {
     auto d = it->second.size() == 10 ? Date::Parse(it->second) : std::nullopt;
     if (!d) return ErrorResponse(400, code::kInvalidParameter, "parameter 'date' must be YYYY-MM-DD");

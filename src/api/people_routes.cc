@@ -57,11 +57,6 @@ Response Ok() {
   return r;
 }
 
-Date UtcDayOf(UnixMicros t) {
-  constexpr int64_t kDay = 86'400'000'000LL;
-  return Date::FromDays(t >= 0 ? t / kDay : (t + 1) / kDay - 1);
-}
-
 bool IsPlainName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char ch : s)
@@ -499,7 +494,7 @@ Response Handler::Caseload(Call& c) {
   int64_t page = 1, size = 1;
   if (!PageParams(c.query, cap, page, size, err)) return err;
 
-  const Date today = UtcDayOf(c.now);
+  const Date today = Date::FromUnixMicros(c.now);
   const Minimal minimal(deps_.policy->catalog());
   struct Entry {
     PersonId person;
@@ -592,7 +587,7 @@ Response Handler::SearchPeople(Call& c) {
   const FieldCatalog& cat = pol.catalog();
   const std::optional<size_t> field = cat.IndexOf(query->field);
   if (!field) return ErrorResponse(400, code::kInvalidParameter, "this search is not available with this field catalog");
-  const Date today = UtcDayOf(c.now);
+  const Date today = Date::FromUnixMicros(c.now);
   const Minimal minimal(cat);
   const size_t max_results = std::max<size_t>(1, limits_.search_max_results);
 
@@ -825,7 +820,7 @@ Response Handler::UpdatePerson(Call& c) {
   const policy::Principal who = iam::ToPolicyPrincipal(*c.who);
   const std::optional<policy::PurposeId> purpose = pol.FindPurpose("accompaniment");
   if (!purpose) return ErrorResponse(403, code::kForbidden, "the policy has no 'accompaniment' purpose");
-  const policy::Decision d = engine_.Decide(who, PersonId(*id), *purpose, UtcDayOf(c.now));
+  const policy::Decision d = engine_.Decide(who, PersonId(*id), *purpose, Date::FromUnixMicros(c.now));
   metrics_.RecordDecision(d.allowed);
   std::vector<std::string> names;
   for (const auto& [idx, v] : values) names.push_back(cat.at(idx).name);
@@ -888,7 +883,7 @@ Response Handler::ListOrientations(Call& c) {
   const int64_t cap = PageCap(*deps_.policy, who, static_cast<int64_t>(limits_.default_max_page_size));
   int64_t page = 1, size = 1;
   if (!PageParams(c.query, cap, page, size, err)) return err;
-  const Date today = UtcDayOf(c.now);
+  const Date today = Date::FromUnixMicros(c.now);
   const Minimal minimal(deps_.policy->catalog());
   const bool partner = who.kind == policy::AccountKind::kHuman && who.HasRole(Role::kPartnerUser);
 
@@ -958,7 +953,7 @@ Response Handler::CreateOrientation(Call& c) {
     return ErrorResponse(403, code::kForbidden, "only counsellors orient people to training sessions");
   const std::optional<policy::PurposeId> purpose = deps_.policy->FindPurpose("training_orientation");
   if (!purpose) return ErrorResponse(403, code::kForbidden, "the policy has no 'training_orientation' purpose");
-  const Date today = UtcDayOf(c.now);
+  const Date today = Date::FromUnixMicros(c.now);
   const policy::Decision d = engine_.Decide(who, PersonId(person), *purpose, today);
   metrics_.RecordDecision(d.allowed);
   if (!d.allowed) {
@@ -1052,7 +1047,7 @@ Response Handler::MoveOrientation(Call& c, OrientationStatus to, bool confirm) {
   if (!id) return ErrorResponse(400, code::kInvalidParameter, "orientation id must be a positive integer");
   const policy::Principal who = iam::ToPolicyPrincipal(*c.who);
   const bool human = who.kind == policy::AccountKind::kHuman;
-  const Date today = UtcDayOf(c.now);
+  const Date today = Date::FromUnixMicros(c.now);
   // Unknown and not yours answer alike.
   const Response hidden =
       ErrorResponse(404, code::kNotFound, StrCat("no orientation ", *id, " that you may change"));

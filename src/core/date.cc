@@ -44,6 +44,11 @@ int64_t Date::ToDays() const {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+Date Date::FromUnixMicros(int64_t t) {
+  constexpr int64_t kDay = 86'400'000'000LL;
+  return FromDays(t >= 0 ? t / kDay : (t + 1) / kDay - 1);
+}
+
 Date Date::FromDays(int64_t z) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;

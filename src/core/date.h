@@ -18,6 +18,9 @@ struct Date {
   // impossible date (2023-02-29, 2024-13-01).
   static std::optional<Date> Parse(std::string_view s);
   static Date FromDays(int64_t days_since_epoch);
+  // The UTC calendar day holding a Unix time in microseconds (floor division,
+  // so instants before 1970 fall on the previous day, not on 1970-01-01).
+  static Date FromUnixMicros(int64_t unix_micros);
   static bool IsValid(int y, int m, int d);
   static int DaysInMonth(int y, int m);
 

@@ -917,7 +917,7 @@ access::ReadResult SimRun::Read(access::Caller& caller, PersonId person, std::st
   // Observe mode: decide, then tell the guard what happened.
   access::ReadResult out;
   const auto pid = policy_.FindPurpose(purpose);
-  const Date today = Date::FromDays(t >= 0 ? t / kDay : (t + 1) / kDay - 1);
+  const Date today = Date::FromUnixMicros(t);
   const bool allowed = pid && engine_.Decide(caller.principal, person, *pid, today).allowed;
   guard::Access x;
   x.time = t;
@@ -1578,8 +1578,7 @@ Status SeedHistory(store::Store& store, const policy::RelationIndex& index, cons
   TrafficOptions o;
   o.days = days;
   o.seed = seed;
-  const int64_t end_day = (end >= 0 ? end / kDay : (end + 1) / kDay - 1);
-  o.start = Date::FromDays(end_day - days);
+  o.start = Date::FromDays(Date::FromUnixMicros(end).ToDays() - days);
   o.honeytokens_per_structure = 0;
   CLOISON_ASSIGN_OR_RETURN(auto world, World::FromStore(store, index, o));
   SimRun run(*world, policy, guard::GuardConfig::Default(), seed);

@@ -23,6 +23,19 @@ TEST(DateTest, DaysRoundTrip) {
   for (int64_t d = -800000; d < 800000; d += 997) EXPECT_EQ(Date::FromDays(d).ToDays(), d);
 }
 
+TEST(DateTest, FromUnixMicrosFloorsToTheUtcDay) {
+  constexpr int64_t kDay = 86'400'000'000LL;
+  EXPECT_EQ(Date::FromUnixMicros(0), (Date{1970, 1, 1}));
+  EXPECT_EQ(Date::FromUnixMicros(kDay - 1), (Date{1970, 1, 1}));
+  EXPECT_EQ(Date::FromUnixMicros(kDay), (Date{1970, 1, 2}));
+  // Before the epoch: one microsecond earlier is already the previous day.
+  EXPECT_EQ(Date::FromUnixMicros(-1), (Date{1969, 12, 31}));
+  EXPECT_EQ(Date::FromUnixMicros(-kDay), (Date{1969, 12, 31}));
+  EXPECT_EQ(Date::FromUnixMicros(-kDay - 1), (Date{1969, 12, 30}));
+  // 2026-12-02T03:10:46Z
+  EXPECT_EQ(Date::FromUnixMicros(1'796'181'046'000'000LL), (Date{2026, 12, 2}));
+}
+
 TEST(DateTest, Age) {
   Date birth{2005, 6, 15};
   EXPECT_EQ(birth.AgeOn({2025, 6, 14}), 19);
