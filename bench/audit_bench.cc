@@ -66,6 +66,11 @@ void BM_DurableAppend(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
   if (state.thread_index() == 0) {
+    // Batch size (appends per fdatasync) and syncs per second: how the group
+    // commit behaved, to read the throughput against the disk's sync time.
+    const LogStats st = g_log->stats();
+    state.counters["per_sync"] = st.syncs ? static_cast<double>(st.appends) / static_cast<double>(st.syncs) : 0;
+    state.counters["syncs"] = benchmark::Counter(static_cast<double>(st.syncs), benchmark::Counter::kIsRate);
     delete g_log;
     g_log = nullptr;
     fs::remove_all(dir);

@@ -1,5 +1,7 @@
 #include "audit/log.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -12,6 +14,17 @@
 
 namespace cloison::audit {
 namespace {
+
+// Sleeps while *word == expected (or until a wake). A direct futex rather
+// than std::atomic::wait: libstdc++'s wait spins and calls sched_yield
+// first, which with 64 writers on 2 cores costs more than it saves.
+void FutexWait(std::atomic<uint32_t>& word, uint32_t expected) {
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+void FutexWakeAll(std::atomic<uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
 
 constexpr std::string_view kStateMagic = "cloison-audit-tree-state 1";
 
@@ -143,6 +156,8 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& dir, const
     std::lock_guard<std::mutex> l(log->mu_);
     log->closed_ = false;  // open for appends; from here on the destructor closes
   }
+  AuditLog* raw = log.get();
+  log->syncer_ = std::thread([raw] { raw->SyncLoop(); });
   return log;
 }
 
@@ -283,14 +298,30 @@ Status AuditLog::Recover() {
   return OkStatus();
 }
 
-AuditLog::~AuditLog() { (void)Close(); }
+AuditLog::~AuditLog() {
+  (void)Close();
+  StopSyncer();
+}
+
+void AuditLog::StopSyncer() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_syncer_ = true;
+  }
+  syncer_cv_.notify_one();
+  if (syncer_.joinable()) syncer_.join();
+}
 
 Status AuditLog::Close() {
   {
     std::unique_lock<std::mutex> l(mu_);
     if (closed_) return OkStatus();
     closed_ = true;
-    cv_.wait(l, [&] { return !leader_active_ && queued_frames_.empty(); });
+    cv_.wait(l, [&] { return !syncing_ && queued_frames_.empty(); });
+  }
+  StopSyncer();
+  {
+    std::lock_guard<std::mutex> l(mu_);
     if (!sticky_.ok()) return sticky_;
   }
   std::lock_guard<std::mutex> c(commit_mu_);
@@ -321,56 +352,83 @@ StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
   }
   const Hash leaf = HashLeaf({reinterpret_cast<const uint8_t*>(entry.data()), entry.size()});
 
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return !sticky_.ok() || closed_ || queued_frames_.size() < options_.max_batch_bytes; });
-  if (!sticky_.ok()) return sticky_;
-  if (closed_) return FailedPrecondition("audit log is closed");
-  const uint64_t index = next_index_++;
-  const uint64_t my_batch = open_batch_;
-  if (tagger_) SealTaggedFrame(tagged, tagger_->Tag(index, leaf));
-  const std::string& frame = tagger_ ? tagged.bytes : plain;
-  queued_frames_.append(frame);
-  queued_hashes_.push_back(leaf);
-  queued_sizes_.push_back(static_cast<uint32_t>(frame.size()));
-  while (true) {
-    if (completed_batch_ >= my_batch) return index;
-    if (!sticky_.ok()) return sticky_;
-    if (!leader_active_) {
-      // Lead: take everything queued so far and commit it with one sync.
-      leader_active_ = true;
-      std::string frames;
-      std::vector<Hash> hashes;
-      std::vector<uint32_t> sizes;
-      frames.swap(queued_frames_);
-      hashes.swap(queued_hashes_);
-      sizes.swap(queued_sizes_);
-      const uint64_t batch = open_batch_++;
-      inflight_entries_ = hashes.size();
-      inflight_bytes_ = frames.size();
-      cv_.notify_all();  // writers held back by max_batch_bytes may queue again
-      l.unlock();
-      Status s = CommitBatch(frames, hashes, sizes);
-      l.lock();
-      leader_active_ = false;
-      if (s.ok()) {
-        completed_batch_ = batch;
-        acked_ += inflight_entries_;
-        ++syncs_;
-      } else {
-        sticky_ = s;
-      }
-      inflight_entries_ = inflight_bytes_ = 0;
-      cv_.notify_all();
-      if (s.ok()) {
-        batch_cv_[batch % 2].notify_all();        // this batch's writers: done
-        batch_cv_[(batch + 1) % 2].notify_one();  // one writer of the open batch: lead it
-      } else {
-        batch_cv_[0].notify_all();  // everyone: the log is failed
-        batch_cv_[1].notify_all();
-      }
-      continue;
+  uint64_t index = 0, my_batch = 0;
+  bool wake_syncer = false;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    if (sticky_.ok() && !closed_ && queued_frames_.size() >= options_.max_batch_bytes) {
+      ++held_back_;
+      cv_.wait(l, [&] { return !sticky_.ok() || closed_ || queued_frames_.size() < options_.max_batch_bytes; });
+      --held_back_;
     }
-    batch_cv_[my_batch % 2].wait(l);
+    if (!sticky_.ok()) return sticky_;
+    if (closed_) return FailedPrecondition("audit log is closed");
+    index = next_index_++;
+    my_batch = open_batch_;
+    if (tagger_) SealTaggedFrame(tagged, tagger_->Tag(index, leaf));
+    const std::string& frame = tagger_ ? tagged.bytes : plain;
+    wake_syncer = queued_hashes_.empty() && !syncing_;
+    queued_frames_.append(frame);
+    queued_hashes_.push_back(leaf);
+    queued_sizes_.push_back(static_cast<uint32_t>(frame.size()));
+  }
+  // (A syncer busy with the previous batch takes this one when it is done.)
+  if (wake_syncer) syncer_cv_.notify_one();
+  std::atomic<uint32_t>& word = done_gen_[my_batch % 2];
+  for (;;) {
+    const uint32_t gen = word.load(std::memory_order_acquire);
+    if (completed_batch_.load(std::memory_order_acquire) >= my_batch) return index;
+    if (failed_.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> l(mu_);
+      return sticky_;
+    }
+    FutexWait(word, gen);
+  }
+}
+
+void AuditLog::SyncLoop() {
+  std::string frames;
+  std::vector<Hash> hashes;
+  std::vector<uint32_t> sizes;
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    syncer_cv_.wait(l, [&] { return stop_syncer_ || !queued_hashes_.empty(); });
+    if (queued_hashes_.empty()) return;  // stop_syncer_, nothing left
+    // Take everything queued so far and commit it with one sync.
+    frames.clear();
+    hashes.clear();
+    sizes.clear();
+    frames.swap(queued_frames_);
+    hashes.swap(queued_hashes_);
+    sizes.swap(queued_sizes_);
+    const uint64_t batch = open_batch_++;
+    syncing_ = true;
+    inflight_entries_ = hashes.size();
+    inflight_bytes_ = frames.size();
+    if (held_back_) cv_.notify_all();  // writers held back by max_batch_bytes may queue again
+    Status s = sticky_;
+    l.unlock();
+    if (s.ok()) s = CommitBatch(frames, hashes, sizes);
+    l.lock();
+    syncing_ = false;
+    if (s.ok()) {
+      acked_ += inflight_entries_;
+      ++syncs_;
+    } else if (sticky_.ok()) {
+      sticky_ = s;
+    }
+    inflight_entries_ = inflight_bytes_ = 0;
+    if (!sticky_.ok()) failed_.store(true, std::memory_order_release);
+    if (s.ok()) completed_batch_.store(batch, std::memory_order_release);
+    cv_.notify_all();  // Close, held-back writers (they see sticky_)
+    // Wake this batch's writers only (on failure, every writer: the log is failed).
+    l.unlock();
+    for (int parity = 0; parity < 2; ++parity) {
+      if (s.ok() && parity != static_cast<int>(batch % 2)) continue;
+      done_gen_[parity].fetch_add(1, std::memory_order_release);
+      FutexWakeAll(done_gen_[parity]);
+    }
+    l.lock();
   }
 }
 

@@ -494,6 +494,59 @@ TEST_F(LogTest, FailedSyncIsNotAcknowledgedAndIsSticky) {
   EXPECT_GE((*again)->size(), 1u);
 }
 
+// A failed sync fails its batch and every writer queued behind it: none is
+// acknowledged, none is left waiting, and Close still returns.
+TEST_F(LogTest, FailedSyncFailsEveryQueuedWriterAndNoneHangs) {
+  testing::FaultFs ffs;
+  std::mutex m;
+  std::condition_variable cv;
+  bool hold = false, holding = false, release = false;
+  ffs.on_sync = [&](const std::string& path) {
+    if (!path.ends_with("/entries.log")) return;
+    std::unique_lock<std::mutex> l(m);
+    if (!hold) return;
+    hold = false;
+    holding = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  };
+  auto o = Opts();
+  o.fs = &ffs;
+  o.checkpoint_every_entries = 0;
+  o.checkpoint_every_micros = 0;
+  o.checkpoint_on_close = false;
+  auto log = AuditLog::Open(dir_, o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE((*log)->Append(Ev(1, 1, 0)).ok());
+  {
+    std::lock_guard<std::mutex> l(m);
+    hold = true;
+  }
+  constexpr int kWriters = 9;
+  std::vector<std::thread> ts;
+  std::vector<StatusOr<uint64_t>> got(kWriters, StatusOr<uint64_t>(Internal("not run")));
+  ts.emplace_back([&] { got[0] = (*log)->Append(Ev(2, 1, 0)); });
+  {
+    std::unique_lock<std::mutex> l(m);
+    cv.wait(l, [&] { return holding; });
+  }
+  for (int t = 1; t < kWriters; ++t) ts.emplace_back([&, t] { got[t] = (*log)->Append(Ev(t + 2, 1, t)); });
+  while ((*log)->stats().backlog_entries < uint64_t(kWriters)) std::this_thread::yield();
+  {
+    std::lock_guard<std::mutex> l(m);
+    ffs.fail_sync = true;  // the held sync fails when released
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : ts) t.join();
+  for (const auto& r : got) EXPECT_TRUE(IsIOError(r.status())) << r.status();
+  const LogStats st = (*log)->stats();
+  EXPECT_EQ(st.appends, 1u);
+  EXPECT_EQ(st.backlog_entries, 0u);
+  EXPECT_TRUE(IsIOError((*log)->Append(Ev(1, 1, 9)).status()));
+  EXPECT_TRUE(IsIOError((*log)->Close()));
+}
+
 TEST_F(LogTest, PowerLossKeepsEveryAcknowledgedEntry) {
   testing::FaultFs ffs;
   auto o = Opts();
