@@ -73,6 +73,23 @@ class SeenTable {
     if (capacity() != 0) __builtin_prefetch(&slots_[Index(key)]);
   }
 
+  // Where the slots are, kept by a caller beside its pointer to the table so
+  // that it can prefetch a key's slot without first loading the table object
+  // (another miss). A hint goes stale when the table grows or shrinks; a
+  // stale hint only prefetches a useless line: a prefetch never faults and is
+  // not a memory access (the slots it names may have been freed).
+  // (An address, not a pointer: no pointer arithmetic on freed memory.)
+  struct Hint {
+    uintptr_t slots = 0;
+    int shift = 64;
+  };
+  Hint hint() const { return {reinterpret_cast<uintptr_t>(slots_.get()), shift_}; }
+  static void Prefetch(const Hint& h, int64_t key) {
+    if (h.slots == 0) return;
+    const uintptr_t at = h.slots + ((static_cast<uint64_t>(key) * kFib) >> h.shift) * sizeof(Slot);
+    __builtin_prefetch(reinterpret_cast<const void*>(at));
+  }
+
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
@@ -114,12 +131,13 @@ class SeenTable {
   static_assert(sizeof(Slot) == 16, "four slots per cache line");
   static constexpr int64_t kEmpty = std::numeric_limits<int64_t>::min();
   static constexpr size_t kMinCapacity = 16;
+  static constexpr uint64_t kFib = 0x9E3779B97F4A7C15ull;
 
   size_t capacity() const { return slots_ ? mask_ + 1 : 0; }
   // Fibonacci hashing: person ids of one caseload are clustered; the
   // multiplication spreads them, the high bits pick the slot.
   size_t Index(int64_t key) const {
-    return static_cast<size_t>((static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> shift_);
+    return static_cast<size_t>((static_cast<uint64_t>(key) * kFib) >> shift_);
   }
 
   void Rehash(size_t new_capacity) {

@@ -83,5 +83,25 @@ TEST(SeenTable, ReserveKeepsEntriesAndGrowsPastManyKeys) {
   EXPECT_TRUE(empty.empty());
 }
 
+// The hint names where the slots are now: empty for an empty table, changed
+// by growth. A stale one may still be used to prefetch (no fault).
+TEST(SeenTable, HintFollowsTheSlotsAndAStaleOneIsHarmless) {
+  SeenTable t;
+  EXPECT_EQ(t.hint().slots, 0u);
+  SeenTable::Prefetch(t.hint(), 7);  // nothing to prefetch
+  t[1].last_read = 1;
+  const SeenTable::Hint first = t.hint();
+  EXPECT_NE(first.slots, 0u);
+  EXPECT_LT(first.shift, 64);
+  for (int64_t k = 2; k <= 10'000; ++k) t[k].last_read = 1;
+  const SeenTable::Hint grown = t.hint();
+  EXPECT_NE(grown.slots, first.slots);  // regrown: new slots, more of them
+  EXPECT_LT(grown.shift, first.shift);
+  for (int64_t k = 1; k <= 10'000; k += 7) SeenTable::Prefetch(first, k);  // stale: harmless
+  for (int64_t k = 1; k <= 10'000; k += 7) SeenTable::Prefetch(grown, k);
+  EXPECT_EQ(t.size(), 10'000u);
+  EXPECT_EQ(t.find(5000)->last_read, 1u);
+}
+
 }  // namespace
 }  // namespace cloison::guard
