@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -238,6 +239,29 @@ struct AccountState {
   std::vector<Bucket> ring_heap;
   ZoneRule zone;
   AccountProfile profile;
+};
+
+// A shard's lock: held for one access's update (a few hundred nanoseconds),
+// so a waiter spins briefly rather than sleeping in the kernel; it yields the
+// core after a while (the holder may have been preempted: 2 cores). Cheaper
+// than a std::mutex uncontended too (no call, one exchange, one store).
+class ShardLock {
+ public:
+  void lock() {
+    for (int spins = 0; flag_.exchange(true, std::memory_order_acquire); ++spins) {
+      while (flag_.load(std::memory_order_relaxed)) {
+        if (++spins < 64) {
+          __builtin_ia32_pause();
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    }
+  }
+  void unlock() { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
 };
 
 // A shard's entry for one account: the state, and where its seen table's
@@ -462,7 +486,7 @@ class GuardImpl final : public Guard {
 
  private:
   struct Shard {
-    mutable std::mutex mu;
+    mutable ShardLock mu;
     AccountMap accounts;
   };
 
@@ -1461,7 +1485,7 @@ Status GuardImpl::LoadState(std::string_view in) {
       children[prof.approved_by->value()].push_back(id);
   }
 
-  std::array<std::unique_lock<std::mutex>, kShards> shard_locks;
+  std::array<std::unique_lock<ShardLock>, kShards> shard_locks;
   for (int i = 0; i < kShards; ++i) shard_locks[i] = std::unique_lock(shards_[i].mu);
   std::unique_lock rl(registry_mu_);
   std::lock_guard gl(groups_mu_);

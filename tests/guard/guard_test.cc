@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 
 #include "core/date.h"
+#include "core/strings.h"
 #include "guard/guard.h"
 
 namespace cloison::guard {
@@ -748,6 +750,34 @@ TEST_F(GuardTest, CorruptStateIsDataLossNotACrash) {
   // A failed load leaves the guard usable and empty.
   EXPECT_FALSE(fresh->UnderAlert(AccountId(1)));
   EXPECT_TRUE(fresh->LoadState(saved).ok());
+}
+
+// Many threads assessing the same account and others at once (the server's
+// handler threads): no update is lost under the shard locks.
+TEST_F(GuardTest, ConcurrentAccessesToOneAccountAreAllCounted) {
+  guard_->RegisterAccount(Counsellor(1));
+  for (int64_t other = 2; other <= 8; ++other) guard_->RegisterAccount(Counsellor(other));
+  constexpr int kThreads = 4, kEach = 50;
+  const UnixMicros t = Paris(0, 10);
+  std::vector<std::thread> ts;
+  for (int th = 0; th < kThreads; ++th) {
+    ts.emplace_back([&, th] {
+      for (int i = 0; i < kEach; ++i) {
+        const PersonId p(100'000 + th * kEach + i);  // distinct people across threads
+        Access a;
+        a.time = t;
+        a.account = AccountId(1);
+        a.persons = std::span<const PersonId>(&p, 1);
+        guard_->Observe(a);
+        Access b = a;  // and another account, through another shard most likely
+        b.account = AccountId(2 + (i % 7));
+        guard_->Observe(b);
+      }
+    });
+  }
+  for (auto& x : ts) x.join();
+  Verdict v = Read(1, t, 999'999);
+  EXPECT_THAT(v.explanation, HasSubstr(StrCat("read ", kThreads * kEach + 1, " distinct people")));
 }
 
 }  // namespace
