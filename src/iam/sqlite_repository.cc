@@ -3,7 +3,10 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -112,11 +115,64 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
-// A prepared statement; finalised on destruction.
+// Prepared statements kept for reuse, by SQL text: every session check of
+// every API request runs the same few queries, and preparing one (parsing
+// the SQL, planning) cost more than running it. A statement is taken by one
+// Stmt at a time (nested uses of the same SQL get another one) and given back
+// reset, its bindings cleared. Used from one thread at a time, like the
+// repository; finalises everything it holds on destruction.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db) : db_(db) {}
+  ~StmtCache() { Clear(); }
+  StmtCache(const StmtCache&) = delete;
+  StmtCache& operator=(const StmtCache&) = delete;
+
+  sqlite3* db() const { return db_; }
+  int Take(const char* sql, sqlite3_stmt** out) {
+    auto it = idle_.find(std::string_view(sql));
+    if (it != idle_.end() && !it->second.empty()) {
+      *out = it->second.back();
+      it->second.pop_back();
+      return SQLITE_OK;
+    }
+    return sqlite3_prepare_v2(db_, sql, -1, out, nullptr);
+  }
+  void Give(sqlite3_stmt* st) {
+    if (!st) return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    auto& v = idle_[std::string(sqlite3_sql(st))];
+    if (v.size() >= kMaxIdlePerSql) {
+      sqlite3_finalize(st);
+      return;
+    }
+    v.push_back(st);
+  }
+  void Clear() {
+    for (auto& [sql, v] : idle_)
+      for (sqlite3_stmt* st : v) sqlite3_finalize(st);
+    idle_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxIdlePerSql = 4;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  sqlite3* db_;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> idle_;
+};
+
+// A statement from the cache for one use; given back on destruction.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(StmtCache& cache, const char* sql) : cache_(cache), db_(cache.db()) { rc_ = cache.Take(sql, &st_); }
+  ~Stmt() {
+    if (rc_ == SQLITE_OK) cache_.Give(st_);
+    else sqlite3_finalize(st_);
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -154,6 +210,7 @@ class Stmt {
   }
 
  private:
+  StmtCache& cache_;
   sqlite3* db_;
   sqlite3_stmt* st_ = nullptr;
   int rc_;
@@ -261,8 +318,11 @@ std::string_view AttemptKindName(AttemptKey k) { return k == AttemptKey::kUserna
 
 class SqliteAccountRepository final : public AccountRepository {
  public:
-  explicit SqliteAccountRepository(sqlite3* db) : db_(db) {}
-  ~SqliteAccountRepository() override { sqlite3_close_v2(db_); }
+  explicit SqliteAccountRepository(sqlite3* db) : db_(db), stmts_(db) {}
+  ~SqliteAccountRepository() override {
+    stmts_.Clear();
+    sqlite3_close_v2(db_);
+  }
 
   Status Exec(const char* sql) {
     char* err = nullptr;
@@ -278,7 +338,7 @@ class SqliteAccountRepository final : public AccountRepository {
     CLOISON_RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS iam_schema_version (version INTEGER NOT NULL)"));
     int64_t version = 0;
     {
-      Stmt s(db_, "SELECT version FROM iam_schema_version");
+      Stmt s(stmts_, "SELECT version FROM iam_schema_version");
       CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
       if (row) version = s.Int(0);
     }
@@ -289,7 +349,7 @@ class SqliteAccountRepository final : public AccountRepository {
       CLOISON_RETURN_IF_ERROR(InTransaction([&]() -> Status {
         CLOISON_RETURN_IF_ERROR(Exec(kMigrations[v]));
         CLOISON_RETURN_IF_ERROR(Exec("DELETE FROM iam_schema_version"));
-        Stmt s(db_, "INSERT INTO iam_schema_version(version) VALUES (?)");
+        Stmt s(stmts_, "INSERT INTO iam_schema_version(version) VALUES (?)");
         return s.Bind(1, v + 1).Run();
       }));
     }
@@ -308,11 +368,11 @@ class SqliteAccountRepository final : public AccountRepository {
   StatusOr<AccountId> InsertAccount(const Account& a, int64_t min_new_id) override {
     int64_t id = a.id.value();
     if (id <= 0) {
-      Stmt s(db_, "SELECT COALESCE(MAX(id), 0) FROM iam_accounts");
+      Stmt s(stmts_, "SELECT COALESCE(MAX(id), 0) FROM iam_accounts");
       CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
       id = std::max<int64_t>(row ? s.Int(0) + 1 : 1, min_new_id);
     }
-    Stmt s(db_, StrCat("INSERT INTO iam_accounts (", kAccountColumns,
+    Stmt s(stmts_, StrCat("INSERT INTO iam_accounts (", kAccountColumns,
                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").c_str());
     s.Bind(1, id);
     BindAccount(s, a, 2);
@@ -323,7 +383,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   Status UpdateAccount(const Account& a) override {
-    Stmt s(db_,
+    Stmt s(stmts_,
            "UPDATE iam_accounts SET kind=?, structure_id=?, username=?, display_name=?, roles=?, status=?, "
            "created_at=?, updated_at=?, probation_until=?, created_by=?, approved_by=?, last_modified_by=?, "
            "daily_read_quota=?, must_change_password=?, purpose=?, scopes=?, networks=?, expires_at=? WHERE id=?");
@@ -335,7 +395,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<Account> GetAccount(AccountId id) override {
-    Stmt s(db_, StrCat("SELECT ", kAccountColumns, " FROM iam_accounts WHERE id=?").c_str());
+    Stmt s(stmts_, StrCat("SELECT ", kAccountColumns, " FROM iam_accounts WHERE id=?").c_str());
     s.Bind(1, id.value());
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound(StrCat("no account ", id.value()));
@@ -343,7 +403,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<std::optional<Account>> FindAccountByUsername(std::string_view username) override {
-    Stmt s(db_, StrCat("SELECT ", kAccountColumns, " FROM iam_accounts WHERE username=?").c_str());
+    Stmt s(stmts_, StrCat("SELECT ", kAccountColumns, " FROM iam_accounts WHERE username=?").c_str());
     s.Bind(1, username);
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<Account>();
@@ -352,7 +412,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<std::vector<Account>> ListAccounts() override {
-    Stmt s(db_, StrCat("SELECT ", kAccountColumns, " FROM iam_accounts ORDER BY id").c_str());
+    Stmt s(stmts_, StrCat("SELECT ", kAccountColumns, " FROM iam_accounts ORDER BY id").c_str());
     std::vector<Account> out;
     while (true) {
       CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -365,12 +425,12 @@ class SqliteAccountRepository final : public AccountRepository {
 
   // --- Credentials.
   Status DeleteCredentials(AccountId id, std::string_view kind) {
-    Stmt s(db_, "DELETE FROM iam_credentials WHERE account_id=? AND kind=?");
+    Stmt s(stmts_, "DELETE FROM iam_credentials WHERE account_id=? AND kind=?");
     return s.Bind(1, id.value()).Bind(2, kind).Run();
   }
   Status InsertCredential(AccountId id, std::string_view kind, std::span<const uint8_t> value, bool confirmed,
                           int64_t counter, UnixMicros now) {
-    Stmt s(db_, "INSERT INTO iam_credentials (account_id, kind, value, confirmed, counter, created_at) VALUES (?,?,?,?,?,?)");
+    Stmt s(stmts_, "INSERT INTO iam_credentials (account_id, kind, value, confirmed, counter, created_at) VALUES (?,?,?,?,?,?)");
     s.Bind(1, id.value()).Bind(2, kind).BindBlob(3, value).Bind(4, int64_t{confirmed}).Bind(5, counter).Bind(6, now);
     return s.Run();
   }
@@ -383,7 +443,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<std::optional<std::string>> GetPasswordHash(AccountId id) override {
-    Stmt s(db_, "SELECT value FROM iam_credentials WHERE account_id=? AND kind='password'");
+    Stmt s(stmts_, "SELECT value FROM iam_credentials WHERE account_id=? AND kind='password'");
     s.Bind(1, id.value());
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<std::string>();
@@ -399,7 +459,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<std::optional<TotpCredential>> GetTotp(AccountId id) override {
-    Stmt s(db_, "SELECT value, confirmed, counter FROM iam_credentials WHERE account_id=? AND kind='totp'");
+    Stmt s(stmts_, "SELECT value, confirmed, counter FROM iam_credentials WHERE account_id=? AND kind='totp'");
     s.Bind(1, id.value());
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<TotpCredential>();
@@ -408,7 +468,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<bool> AdvanceTotpStep(AccountId id, int64_t step) override {
-    Stmt s(db_, "UPDATE iam_credentials SET counter=? WHERE account_id=? AND kind='totp' AND counter < ?");
+    Stmt s(stmts_, "UPDATE iam_credentials SET counter=? WHERE account_id=? AND kind='totp' AND counter < ?");
     CLOISON_RETURN_IF_ERROR(s.Bind(1, step).Bind(2, id.value()).Bind(3, step).Run());
     return sqlite3_changes(db_) == 1;
   }
@@ -422,7 +482,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<bool> ConsumeRecoveryCode(AccountId id, const crypto::TokenDigest& code, UnixMicros now) override {
-    Stmt s(db_,
+    Stmt s(stmts_,
            "UPDATE iam_credentials SET used_at=? WHERE id = (SELECT id FROM iam_credentials WHERE account_id=? AND "
            "kind='recovery' AND value=? AND used_at IS NULL LIMIT 1)");
     CLOISON_RETURN_IF_ERROR(s.Bind(1, now).Bind(2, id.value()).BindBlob(3, code).Run());
@@ -430,7 +490,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<int64_t> CountUnusedRecoveryCodes(AccountId id) override {
-    Stmt s(db_, "SELECT COUNT(*) FROM iam_credentials WHERE account_id=? AND kind='recovery' AND used_at IS NULL");
+    Stmt s(stmts_, "SELECT COUNT(*) FROM iam_credentials WHERE account_id=? AND kind='recovery' AND used_at IS NULL");
     s.Bind(1, id.value());
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     return row ? s.Int(0) : 0;
@@ -451,7 +511,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<std::optional<AccountId>> FindAccountByApiKey(const crypto::TokenDigest& digest) override {
-    Stmt s(db_, "SELECT account_id FROM iam_credentials WHERE kind='api_key' AND value=?");
+    Stmt s(stmts_, "SELECT account_id FROM iam_credentials WHERE kind='api_key' AND value=?");
     s.BindBlob(1, digest);
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<AccountId>();
@@ -460,7 +520,7 @@ class SqliteAccountRepository final : public AccountRepository {
 
   // --- Sessions.
   StatusOr<int64_t> InsertSession(const Session& x) override {
-    Stmt s(db_,
+    Stmt s(stmts_,
            "INSERT INTO iam_sessions (account_id, token_digest, created_at, last_seen_at, revoked_at, source_address, "
            "mfa) VALUES (?,?,?,?,?,?,?)");
     s.Bind(1, x.account.value()).BindBlob(2, x.token_digest).Bind(3, x.created_at).Bind(4, x.last_seen_at);
@@ -470,7 +530,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<std::optional<Session>> FindSessionByToken(const crypto::TokenDigest& digest) override {
-    Stmt s(db_, StrCat("SELECT ", kSessionColumns, " FROM iam_sessions WHERE token_digest=?").c_str());
+    Stmt s(stmts_, StrCat("SELECT ", kSessionColumns, " FROM iam_sessions WHERE token_digest=?").c_str());
     s.BindBlob(1, digest);
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<Session>();
@@ -478,7 +538,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<Session> GetSession(int64_t id) override {
-    Stmt s(db_, StrCat("SELECT ", kSessionColumns, " FROM iam_sessions WHERE id=?").c_str());
+    Stmt s(stmts_, StrCat("SELECT ", kSessionColumns, " FROM iam_sessions WHERE id=?").c_str());
     s.Bind(1, id);
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound(StrCat("no session ", id));
@@ -486,23 +546,23 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   Status TouchSession(int64_t id, UnixMicros now) override {
-    Stmt s(db_, "UPDATE iam_sessions SET last_seen_at=? WHERE id=?");
+    Stmt s(stmts_, "UPDATE iam_sessions SET last_seen_at=? WHERE id=?");
     return s.Bind(1, now).Bind(2, id).Run();
   }
 
   Status RevokeSession(int64_t id, UnixMicros now) override {
-    Stmt s(db_, "UPDATE iam_sessions SET revoked_at=? WHERE id=? AND revoked_at=0");
+    Stmt s(stmts_, "UPDATE iam_sessions SET revoked_at=? WHERE id=? AND revoked_at=0");
     return s.Bind(1, now).Bind(2, id).Run();
   }
 
   StatusOr<int64_t> RevokeAccountSessions(AccountId id, UnixMicros now) override {
-    Stmt s(db_, "UPDATE iam_sessions SET revoked_at=? WHERE account_id=? AND revoked_at=0");
+    Stmt s(stmts_, "UPDATE iam_sessions SET revoked_at=? WHERE account_id=? AND revoked_at=0");
     CLOISON_RETURN_IF_ERROR(s.Bind(1, now).Bind(2, id.value()).Run());
     return static_cast<int64_t>(sqlite3_changes(db_));
   }
 
   StatusOr<std::vector<Session>> ListSessions(AccountId id) override {
-    Stmt s(db_, StrCat("SELECT ", kSessionColumns, " FROM iam_sessions WHERE account_id=? AND revoked_at=0 ORDER BY id")
+    Stmt s(stmts_, StrCat("SELECT ", kSessionColumns, " FROM iam_sessions WHERE account_id=? AND revoked_at=0 ORDER BY id")
                     .c_str());
     s.Bind(1, id.value());
     std::vector<Session> out;
@@ -516,7 +576,7 @@ class SqliteAccountRepository final : public AccountRepository {
 
   // --- Change requests.
   StatusOr<ChangeRequestId> InsertRequest(const ChangeRequest& r) override {
-    Stmt s(db_,
+    Stmt s(stmts_,
            "INSERT INTO iam_change_requests (kind, spec, target_account, structure_id, requester, reason, created_at, "
            "expires_at, status, decided_by, decided_at, decision_note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     s.Bind(1, ChangeKindName(r.spec.kind)).Bind(2, r.spec.ToJson()).Bind(3, r.spec.target.value());
@@ -529,7 +589,7 @@ class SqliteAccountRepository final : public AccountRepository {
 
   Status UpdateRequest(const ChangeRequest& r) override {
     // The specification, requester and reason are immutable once recorded.
-    Stmt s(db_, "UPDATE iam_change_requests SET status=?, decided_by=?, decided_at=?, decision_note=? WHERE id=?");
+    Stmt s(stmts_, "UPDATE iam_change_requests SET status=?, decided_by=?, decided_at=?, decision_note=? WHERE id=?");
     s.Bind(1, RequestStatusName(r.status)).BindOpt(2, r.decided_by).Bind(3, r.decided_at).Bind(4, r.decision_note);
     s.Bind(5, r.id);
     CLOISON_RETURN_IF_ERROR(s.Run());
@@ -538,7 +598,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   StatusOr<ChangeRequest> GetRequest(ChangeRequestId id) override {
-    Stmt s(db_, StrCat("SELECT ", kRequestColumns, " FROM iam_change_requests WHERE id=?").c_str());
+    Stmt s(stmts_, StrCat("SELECT ", kRequestColumns, " FROM iam_change_requests WHERE id=?").c_str());
     s.Bind(1, id);
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return NotFound(StrCat("no change request ", id));
@@ -548,7 +608,7 @@ class SqliteAccountRepository final : public AccountRepository {
   StatusOr<std::vector<ChangeRequest>> ListRequests(std::optional<RequestStatus> status) override {
     std::string sql = StrCat("SELECT ", kRequestColumns, " FROM iam_change_requests",
                              status ? " WHERE status=?" : "", " ORDER BY id");
-    Stmt s(db_, sql.c_str());
+    Stmt s(stmts_, sql.c_str());
     if (status) s.Bind(1, RequestStatusName(*status));
     std::vector<ChangeRequest> out;
     while (true) {
@@ -561,12 +621,12 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   Status AppendRequestEvent(const RequestEvent& e) override {
-    Stmt s(db_, "INSERT INTO iam_change_request_events (request_id, at, actor, event, detail) VALUES (?,?,?,?,?)");
+    Stmt s(stmts_, "INSERT INTO iam_change_request_events (request_id, at, actor, event, detail) VALUES (?,?,?,?,?)");
     return s.Bind(1, e.request).Bind(2, e.at).BindOpt(3, e.actor).Bind(4, e.event).Bind(5, e.detail).Run();
   }
 
   StatusOr<std::vector<RequestEvent>> ListRequestEvents(ChangeRequestId id) override {
-    Stmt s(db_, "SELECT request_id, at, actor, event, detail FROM iam_change_request_events WHERE request_id=? ORDER BY id");
+    Stmt s(stmts_, "SELECT request_id, at, actor, event, detail FROM iam_change_request_events WHERE request_id=? ORDER BY id");
     s.Bind(1, id);
     std::vector<RequestEvent> out;
     while (true) {
@@ -579,7 +639,7 @@ class SqliteAccountRepository final : public AccountRepository {
 
   // --- Attempts.
   StatusOr<AttemptRecord> GetAttempts(AttemptKey kind, std::string_view key) override {
-    Stmt s(db_, "SELECT failures, last_failure, locked_until FROM iam_login_attempts WHERE kind=? AND key=?");
+    Stmt s(stmts_, "SELECT failures, last_failure, locked_until FROM iam_login_attempts WHERE kind=? AND key=?");
     s.Bind(1, AttemptKindName(kind)).Bind(2, key);
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return AttemptRecord{};
@@ -587,7 +647,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   Status PutAttempts(AttemptKey kind, std::string_view key, const AttemptRecord& r) override {
-    Stmt s(db_,
+    Stmt s(stmts_,
            "INSERT INTO iam_login_attempts (kind, key, failures, last_failure, locked_until) VALUES (?,?,?,?,?) "
            "ON CONFLICT(kind, key) DO UPDATE SET failures=excluded.failures, last_failure=excluded.last_failure, "
            "locked_until=excluded.locked_until");
@@ -596,7 +656,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   Status ClearAttempts(AttemptKey kind, std::string_view key) override {
-    Stmt s(db_, "DELETE FROM iam_login_attempts WHERE kind=? AND key=?");
+    Stmt s(stmts_, "DELETE FROM iam_login_attempts WHERE kind=? AND key=?");
     return s.Bind(1, AttemptKindName(kind)).Bind(2, key).Run();
   }
 
@@ -608,6 +668,7 @@ class SqliteAccountRepository final : public AccountRepository {
   }
 
   sqlite3* db_;
+  StmtCache stmts_;
 };
 
 }  // namespace

@@ -156,6 +156,39 @@ TEST(Repository, MigratesOnceAndReopens) {
   std::filesystem::remove_all(dir);
 }
 
+// Statements are reused from call to call (the repository's statement
+// cache): each call sees its own bindings, never the previous call's, and a
+// query left half-read (a lookup of one row) does not hold the next back.
+TEST(Repository, ReusedStatementsCarryNoBindingOrRowFromTheLastCall) {
+  auto repo = OpenSqliteAccountRepository(":memory:");
+  ASSERT_TRUE(repo.ok()) << repo.status();
+  std::vector<AccountId> ids;
+  for (int i = 0; i < 3; ++i) {
+    Account a;
+    a.username = "user" + std::to_string(i);
+    a.structure = StructureId(10 + i);
+    a.roles = {Role::kCounsellor};
+    a.status = AccountStatus::kActive;
+    auto id = (*repo)->InsertAccount(a);
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  for (int round = 0; round < 50; ++round) {
+    const int i = round % 3;
+    auto a = (*repo)->GetAccount(ids[static_cast<size_t>(i)]);
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(a->username, "user" + std::to_string(i));
+    EXPECT_EQ(a->structure, StructureId(10 + i));
+    auto by_name = (*repo)->FindAccountByUsername(round % 2 ? "nobody" : "user1");
+    ASSERT_TRUE(by_name.ok());
+    EXPECT_EQ(by_name->has_value(), round % 2 == 0);
+  }
+  EXPECT_EQ((*repo)->GetAccount(AccountId(999)).status().code(), absl::StatusCode::kNotFound);
+  auto all = (*repo)->ListAccounts();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+}
+
 TEST(ChangeSpecTest, JsonRoundTrip) {
   ChangeSpec s;
   s.kind = ChangeKind::kCreateTechnicalAccount;
