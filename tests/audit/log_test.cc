@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <functional>
 #include <set>
 #include <sys/stat.h>
 #include <thread>
@@ -159,24 +160,64 @@ TEST_F(LogTest, ConcurrentAppendsGetDistinctIndexes) {
   EXPECT_EQ(st.backlog_bytes, 0u);
 }
 
+// Holds the next fdatasync of entries.log (through the injected file system)
+// until Release(): lets a test queue writers behind a sync in progress.
+class SyncHold {
+ public:
+  explicit SyncHold(testing::FaultFs& ffs) {
+    ffs.on_sync = [this](const std::string& path) {
+      if (!path.ends_with("/entries.log")) return;
+      std::unique_lock<std::mutex> l(m_);
+      if (!hold_) return;
+      hold_ = false;
+      holding_ = true;
+      cv_.notify_all();
+      cv_.wait(l, [&] { return release_; });
+    };
+  }
+  void HoldNext() {
+    std::lock_guard<std::mutex> l(m_);
+    hold_ = true;
+  }
+  void WaitHolding() {
+    std::unique_lock<std::mutex> l(m_);
+    cv_.wait(l, [&] { return holding_; });
+  }
+  // `before` runs under the hook's lock, so the syncer sees what it does.
+  void Release(const std::function<void()>& before = [] {}) {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      before();
+      release_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool hold_ = false, holding_ = false, release_ = false;
+};
+
+// Starts writer 0, waits until its sync is held, then starts writers 1..n-1
+// and waits (no sleep) until the log says all n are queued. Writer t appends
+// event(t); its result goes to got[t].
+void QueueBehindAHeldSync(AuditLog& log, SyncHold& sync, int n, const std::function<Event(int)>& event,
+                          std::vector<std::thread>& ts, std::vector<StatusOr<uint64_t>>& got) {
+  sync.HoldNext();
+  ts.emplace_back([&] { got[0] = log.Append(event(0)); });
+  sync.WaitHolding();  // the first batch is being synced
+  for (int t = 1; t < n; ++t) ts.emplace_back([&, t] { got[t] = log.Append(event(t)); });
+  while (log.stats().backlog_entries < uint64_t(n)) std::this_thread::yield();
+}
+
 // Group commit, deterministically: the first appender's fdatasync is held
 // (through the injected file system) until every other appender has queued
 // behind it; then all of those are made durable by one more write and one
 // more fdatasync. While the sync is held, the backlog counts them all.
 TEST_F(LogTest, QueuedAppendersShareOneSync) {
   testing::FaultFs ffs;
-  std::mutex m;
-  std::condition_variable cv;
-  bool hold = false, holding = false, release = false;
-  ffs.on_sync = [&](const std::string& path) {
-    if (!path.ends_with("/entries.log")) return;
-    std::unique_lock<std::mutex> l(m);
-    if (!hold) return;
-    hold = false;
-    holding = true;
-    cv.notify_all();
-    cv.wait(l, [&] { return release; });
-  };
+  SyncHold sync(ffs);
   auto o = Opts();
   o.fs = &ffs;
   o.checkpoint_every_entries = 0;  // no checkpoint syncs in between
@@ -184,31 +225,16 @@ TEST_F(LogTest, QueuedAppendersShareOneSync) {
   auto log = AuditLog::Open(dir_, o);
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ((*log)->stats().syncs, 0u);
-  {
-    std::lock_guard<std::mutex> l(m);
-    hold = true;
-  }
   constexpr int kWriters = 16;
   std::vector<std::thread> ts;
   std::vector<StatusOr<uint64_t>> got(kWriters, StatusOr<uint64_t>(Internal("not run")));
-  ts.emplace_back([&] { got[0] = (*log)->Append(Ev(1, 1, 0)); });
-  {
-    std::unique_lock<std::mutex> l(m);
-    cv.wait(l, [&] { return holding; });  // the first batch is being synced
-  }
-  for (int t = 1; t < kWriters; ++t) ts.emplace_back([&, t] { got[t] = (*log)->Append(Ev(t + 1, 1, t)); });
-  // No sleep: wait until the log itself says all of them are queued.
-  while ((*log)->stats().backlog_entries < uint64_t(kWriters)) std::this_thread::yield();
+  QueueBehindAHeldSync(**log, sync, kWriters, [&](int t) { return Ev(t + 1, 1, t); }, ts, got);
   const LogStats held = (*log)->stats();
   EXPECT_EQ(held.backlog_entries, uint64_t(kWriters));
   EXPECT_GT(held.backlog_bytes, uint64_t(kWriters) * kFrameHeaderSize);
   EXPECT_EQ(held.appends, 0u);
   EXPECT_EQ(held.syncs, 0u);
-  {
-    std::lock_guard<std::mutex> l(m);
-    release = true;
-  }
-  cv.notify_all();
+  sync.Release();
   for (auto& t : ts) t.join();
   std::set<uint64_t> indexes;
   for (const auto& r : got) {
@@ -498,18 +524,7 @@ TEST_F(LogTest, FailedSyncIsNotAcknowledgedAndIsSticky) {
 // acknowledged, none is left waiting, and Close still returns.
 TEST_F(LogTest, FailedSyncFailsEveryQueuedWriterAndNoneHangs) {
   testing::FaultFs ffs;
-  std::mutex m;
-  std::condition_variable cv;
-  bool hold = false, holding = false, release = false;
-  ffs.on_sync = [&](const std::string& path) {
-    if (!path.ends_with("/entries.log")) return;
-    std::unique_lock<std::mutex> l(m);
-    if (!hold) return;
-    hold = false;
-    holding = true;
-    cv.notify_all();
-    cv.wait(l, [&] { return release; });
-  };
+  SyncHold sync(ffs);
   auto o = Opts();
   o.fs = &ffs;
   o.checkpoint_every_entries = 0;
@@ -518,26 +533,11 @@ TEST_F(LogTest, FailedSyncFailsEveryQueuedWriterAndNoneHangs) {
   auto log = AuditLog::Open(dir_, o);
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_TRUE((*log)->Append(Ev(1, 1, 0)).ok());
-  {
-    std::lock_guard<std::mutex> l(m);
-    hold = true;
-  }
   constexpr int kWriters = 9;
   std::vector<std::thread> ts;
   std::vector<StatusOr<uint64_t>> got(kWriters, StatusOr<uint64_t>(Internal("not run")));
-  ts.emplace_back([&] { got[0] = (*log)->Append(Ev(2, 1, 0)); });
-  {
-    std::unique_lock<std::mutex> l(m);
-    cv.wait(l, [&] { return holding; });
-  }
-  for (int t = 1; t < kWriters; ++t) ts.emplace_back([&, t] { got[t] = (*log)->Append(Ev(t + 2, 1, t)); });
-  while ((*log)->stats().backlog_entries < uint64_t(kWriters)) std::this_thread::yield();
-  {
-    std::lock_guard<std::mutex> l(m);
-    ffs.fail_sync = true;  // the held sync fails when released
-    release = true;
-  }
-  cv.notify_all();
+  QueueBehindAHeldSync(**log, sync, kWriters, [&](int t) { return Ev(t + 2, 1, t); }, ts, got);
+  sync.Release([&] { ffs.fail_sync = true; });  // the held sync fails when released
   for (auto& t : ts) t.join();
   for (const auto& r : got) EXPECT_TRUE(IsIOError(r.status())) << r.status();
   const LogStats st = (*log)->stats();
