@@ -18,15 +18,15 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <charconv>
-#include <thread>
 #include <array>
 #include <atomic>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -337,8 +337,8 @@ std::string GroupKey(const AccountProfile& p) {
   return StrCat(role, ":", StructureKindName(p.structure_kind));
 }
 
-// (std::to_chars, not snprintf: explanations are built for every recorded
-// verdict, about a quarter of ordinary traffic in bench/guard_bench.cc.)
+// (std::to_chars, not snprintf: an explanation is built for every verdict
+// at or above record_at, on the request path.)
 std::string Fmt(double v) {
   char buf[64];
   const int decimals = v == std::floor(v) && std::fabs(v) < 1e12 ? 0 : 1;
@@ -649,7 +649,7 @@ class GuardImpl final : public Guard {
     // the hint, without waiting for the state), so that the misses overlap
     // instead of following one another.
     {
-      if (a.kind != AccessKind::kDenied && a.persons.size() <= 32)
+      if (a.kind != AccessKind::kDenied)
         for (PersonId p : a.persons) SeenTable::Prefetch(slot.seen, p.value());
       const char* base = reinterpret_cast<const char*>(&st);
       for (size_t off = 0; off < sizeof(AccountState); off += 64) __builtin_prefetch(base + off);
@@ -748,9 +748,7 @@ void GuardImpl::Touch(AccountState& st, const Access& a, Features& f) {
   // A denied attempt at a decoy id is not one either (a mistyped id).
   const bool check_honey = a.kind != AccessKind::kSearch && a.kind != AccessKind::kDenied &&
                            honey_count_.load(std::memory_order_relaxed) > 0;
-  // A page: start loading every person's slot, so the misses overlap.
-  if (a.persons.size() > 1 && a.kind != AccessKind::kDenied)
-    for (PersonId p : a.persons) st.seen.Prefetch(p.value());
+  // (Every person's slot was prefetched by Process.)
   for (PersonId p : a.persons) {
     const int64_t pid = p.value();
     if (check_honey && !f.honeytoken && IsHoneytoken(p)) f.honeytoken = p;
