@@ -5,10 +5,10 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <unordered_map>
-#include <vector>
 #include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/strings.h"
 #include "crypto/aead.h"
@@ -142,7 +142,10 @@ class StmtCache {
     if (!st) return;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    auto& v = idle_[std::string(sqlite3_sql(st))];
+    const std::string_view sql = sqlite3_sql(st);
+    auto it = idle_.find(sql);
+    if (it == idle_.end()) it = idle_.emplace(std::string(sql), std::vector<sqlite3_stmt*>()).first;
+    auto& v = it->second;
     if (v.size() >= kMaxIdlePerSql) {
       sqlite3_finalize(st);
       return;
@@ -168,7 +171,7 @@ class StmtCache {
 // A statement from the cache for one use; given back on destruction.
 class Stmt {
  public:
-  Stmt(StmtCache& cache, const char* sql) : cache_(cache), db_(cache.db()) { rc_ = cache.Take(sql, &st_); }
+  Stmt(StmtCache& cache, const char* sql) : cache_(cache) { rc_ = cache.Take(sql, &st_); }
   ~Stmt() {
     if (rc_ == SQLITE_OK) cache_.Give(st_);
     else sqlite3_finalize(st_);
@@ -186,12 +189,12 @@ class Stmt {
   }
   // SQLITE_ROW -> true; SQLITE_DONE -> false; else error.
   StatusOr<bool> Step() {
-    if (!prepared()) return IOError(StrCat("iam: SQL prepare failed: ", sqlite3_errmsg(db_)));
+    if (!prepared()) return IOError(StrCat("iam: SQL prepare failed: ", sqlite3_errmsg(cache_.db())));
     int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    if (rc == SQLITE_CONSTRAINT) return AlreadyExists(StrCat("iam: ", sqlite3_errmsg(db_)));
-    return IOError(StrCat("iam: SQL step failed: ", sqlite3_errmsg(db_)));
+    if (rc == SQLITE_CONSTRAINT) return AlreadyExists(StrCat("iam: ", sqlite3_errmsg(cache_.db())));
+    return IOError(StrCat("iam: SQL step failed: ", sqlite3_errmsg(cache_.db())));
   }
   Status Run() {
     auto r = Step();
@@ -211,7 +214,6 @@ class Stmt {
 
  private:
   StmtCache& cache_;
-  sqlite3* db_;
   sqlite3_stmt* st_ = nullptr;
   int rc_;
 };
@@ -373,7 +375,7 @@ class SqliteAccountRepository final : public AccountRepository {
       id = std::max<int64_t>(row ? s.Int(0) + 1 : 1, min_new_id);
     }
     Stmt s(stmts_, StrCat("INSERT INTO iam_accounts (", kAccountColumns,
-                       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").c_str());
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").c_str());
     s.Bind(1, id);
     BindAccount(s, a, 2);
     Status st = s.Run();
@@ -563,7 +565,7 @@ class SqliteAccountRepository final : public AccountRepository {
 
   StatusOr<std::vector<Session>> ListSessions(AccountId id) override {
     Stmt s(stmts_, StrCat("SELECT ", kSessionColumns, " FROM iam_sessions WHERE account_id=? AND revoked_at=0 ORDER BY id")
-                    .c_str());
+                       .c_str());
     s.Bind(1, id.value());
     std::vector<Session> out;
     while (true) {
