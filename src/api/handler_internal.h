@@ -49,12 +49,12 @@ std::string FormatTime(UnixMicros t);
 std::string Echo(std::string_view s);
 // Maps a Status from iam or the store (store messages are not echoed).
 Response StatusResponse(const Status& s);
-// Parses a JSON object body whose members are all in `allowed` (else 400
-// unknown_field naming the member); 413/415/400 invalid_utf8/invalid_json.
 // A JSON object body whose members the caller checks itself (their names
 // come from the field catalog, not a fixed list); the same checks and answers
 // as ParseBody otherwise.
 bool ParseObject(const Request& req, const Limits& limits, nlohmann::json& out, Response& err);
+// Parses a JSON object body whose members are all in `allowed` (else 400
+// unknown_field naming the member); 413/415/400 invalid_utf8/invalid_json.
 bool ParseBody(const Request& req, const Limits& limits, std::initializer_list<std::string_view> allowed,
                nlohmann::json& out, Response& err);
 // A string member (400 naming it when missing, not a string, too long or

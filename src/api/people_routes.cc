@@ -393,7 +393,6 @@ bool GetId(const json& j, std::string_view key, int64_t& out, Response& err) {
   return true;
 }
 
-
 // 403 for a policy denial, hiding "unknown person" behind "no relation" (the
 // API must not confirm that an id exists), like the read path.
 Response Denied(const policy::Engine& engine, const policy::Decision& d, int64_t person, std::string_view purpose) {

@@ -95,7 +95,7 @@ class HttpsIntegrationTest : public ApiFixture {
     so_region_ = AddPrivileged("so.grandest", 2, {Role::kSecurityOfficer});
     AddPrivileged("so.national", 1, {Role::kSecurityOfficer});
     AddPrivileged("auditor", 1, {Role::kAuditor});
-    RebuildHandler();
+    RebuildIndexAndHandler();
     if (HasFatalFailure()) return;
 
     auto pair = crypto::GenerateSelfSigned();
@@ -198,7 +198,6 @@ class HttpsIntegrationTest : public ApiFixture {
 
   // A relation index that knows the partner side, and a Handler over it
   // wired like the fixture's (before the server takes it).
-  void RebuildHandler() { RebuildIndexAndHandler(); }
 
   Response Get(const std::string& target, const std::string& token) { return Call("GET", target, "", Bearer(token)); }
   Response Post(const std::string& target, const json& body, const std::string& token) {

@@ -104,11 +104,10 @@ class PeopleRoutesTest : public ApiFixture {
     o2.person = PersonId(201);
     o2.session = TrainingSessionId(2);
     ASSERT_TRUE(store_->PutOrientations(std::vector<Orientation>{o1, o2}).ok());
-    Rebuild();
+    RebuildIndexAndHandler();
   }
 
   // A new relation index and Handler over the same store, log and iam.
-  void Rebuild(Limits limits = {}) { RebuildIndexAndHandler(limits); }
 
   // Privileged roles log in with a second factor.
   void EnrollTotp(const std::string& username) {
@@ -349,7 +348,7 @@ TEST_F(PeopleRoutesTest, SearchAuditEntriesHoldAKeyedDigestNeverTheValue) {
 TEST_F(PeopleRoutesTest, SearchResultsAreCapped) {
   Limits l;
   l.search_max_results = 12;
-  Rebuild(l);
+  RebuildIndexAndHandler(l);
   const std::string t = Login("counsellor");
   Response r = Get(t, "/v1/people/search?purpose=accompaniment&q=jean&page_size=50");
   // "jean" is a first name: no nom starts with it.
