@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/cord.h"
 #include "core/strings.h"
@@ -20,21 +23,17 @@ Status Errno(std::string_view what, const std::string& path) {
 
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), end_(size), disk_end_(size) {}
   using File::Append;
   ~PosixFile() override { ::close(fd_); }
 
   Status Append(std::span<const uint8_t> data) override {
-    const uint8_t* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      const ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("write", path_);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
+    // Not O_APPEND: appends land at the end of the contents, before any
+    // reserved zeros. fetch_add gives concurrent appenders their own ranges.
+    const uint64_t at = end_.fetch_add(data.size());
+    CLOISON_RETURN_IF_ERROR(WriteAt(at, data.data(), data.size()));
+    uint64_t disk = disk_end_.load();
+    while (at + data.size() > disk && !disk_end_.compare_exchange_weak(disk, at + data.size())) {
     }
     return OkStatus();
   }
@@ -56,19 +55,49 @@ class PosixFile final : public File {
     if (::fdatasync(fd_) != 0) return Errno("fdatasync", path_);
     return OkStatus();
   }
-  StatusOr<uint64_t> Size() const override {
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) return Errno("stat", path_);
-    return static_cast<uint64_t>(st.st_size);
-  }
+  StatusOr<uint64_t> Size() const override { return end_.load(); }
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno("truncate", path_);
+    end_.store(size);
+    disk_end_.store(size);
     return OkStatus();
+  }
+  Status Reserve(uint64_t bytes) override {
+    const uint64_t want = end_.load() + bytes;
+    const uint64_t disk = disk_end_.load();
+    if (want <= disk) return OkStatus();
+    // Real zeros, not fallocate: space fallocate'd is "unwritten" on ext4,
+    // and the first write into it changes the extent tree, which the sync
+    // must then write too.
+    static const std::vector<uint8_t> kZeros(1 << 16, 0);
+    for (uint64_t at = disk; at < want;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros.size(), want - at));
+      CLOISON_RETURN_IF_ERROR(WriteAt(at, kZeros.data(), n));
+      at += n;
+    }
+    disk_end_.store(want);
+    return Sync();
   }
 
  private:
+  Status WriteAt(uint64_t offset, const uint8_t* p, size_t left) {
+    while (left > 0) {
+      const ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write", path_);
+      }
+      p += n;
+      offset += static_cast<uint64_t>(n);
+      left -= static_cast<size_t>(n);
+    }
+    return OkStatus();
+  }
+
   int fd_;
   std::string path_;
+  std::atomic<uint64_t> end_;       // end of the contents: where Append writes
+  std::atomic<uint64_t> disk_end_;  // end of the file on disk (contents + reserved zeros)
 };
 
 class PosixLock final : public FileLock {
@@ -102,12 +131,18 @@ class PosixLock final : public FileLock {
 class PosixFileSystem final : public FileSystem {
  public:
   StatusOr<std::unique_ptr<File>> Open(const std::string& path, bool create) override {
-    const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
     if (fd < 0) {
       if (errno == ENOENT) return NotFound(StrCat(path, " does not exist"));
       return Errno("open", path);
     }
-    return std::unique_ptr<File>(new PosixFile(fd, path));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      Status s = Errno("stat", path);
+      ::close(fd);
+      return s;
+    }
+    return std::unique_ptr<File>(new PosixFile(fd, path, static_cast<uint64_t>(st.st_size)));
   }
   Status CreateDir(const std::string& path) override {
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return Errno("mkdir", path);
@@ -141,7 +176,7 @@ class PosixFileSystem final : public FileSystem {
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) return Errno("open", tmp);
     ::fchmod(fd, static_cast<mode_t>(mode));
-    PosixFile f(fd, tmp);
+    PosixFile f(fd, tmp, 0);  // O_TRUNC: empty
     CLOISON_RETURN_IF_ERROR(f.Append(contents));
     if (::fsync(fd) != 0) return Errno("fsync", tmp);
     if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", tmp);

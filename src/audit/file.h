@@ -5,7 +5,8 @@
 //
 // Errors are IOError (the OS failed) with the path and errno text in the
 // message. Implementations must be thread-safe: ReadAt may run concurrently
-// with Append on the same File (pread/write on one descriptor).
+// with Append on the same File (pread/pwrite on one descriptor), and
+// concurrent Appends each get their own range.
 #pragma once
 
 #include <cstdint>
@@ -22,15 +23,30 @@ namespace cloison::audit {
 class File {
  public:
   virtual ~File() = default;
-  // Appends at the end of the file (O_APPEND). No durability until Sync().
+  // Appends at the end of the file's contents. No durability until Sync().
   virtual Status Append(std::span<const uint8_t> data) = 0;
   Status Append(std::string_view s) { return Append({reinterpret_cast<const uint8_t*>(s.data()), s.size()}); }
   // Reads up to out.size() bytes at `offset`; *got < out.size() only at end of file.
   virtual Status ReadAt(uint64_t offset, std::span<uint8_t> out, size_t* got) const = 0;
   // Makes everything appended so far durable (fdatasync).
   virtual Status Sync() = 0;
+  // The contents' size: where the next Append writes (reserved zeros, see
+  // Reserve, are not counted). Taken from the file system at Open.
   virtual StatusOr<uint64_t> Size() const = 0;
+  // Cuts (or extends with zeros) the contents to `size` bytes; drops any
+  // reservation. No durability until Sync().
   virtual Status Truncate(uint64_t size) = 0;
+  // Makes room for at least the next `bytes` appended bytes so that their
+  // Sync does not also have to write the file's size: writes zeros past the
+  // end of the contents and syncs them. Why: on ext4 an fdatasync that
+  // grows the file writes the inode as well, one more round trip to the
+  // disk; into space that already exists it writes only the data (measured:
+  // 0.30 ms instead of 0.69 ms per small sync on this project's VM).
+  // Until Truncate (or a reopen and Truncate), the file on disk ends with
+  // these zeros; a reopened File counts them in Size(), so the reader of a
+  // file that may carry a reservation must recognise them (entries.log:
+  // record.h). The default does nothing (test and in-memory files).
+  virtual Status Reserve(uint64_t /*bytes*/) { return OkStatus(); }
 };
 
 // An exclusive advisory lock (flock) held until destruction.

@@ -26,6 +26,7 @@ void FutexWakeAll(std::atomic<uint32_t>& word) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
 }
 
+
 constexpr std::string_view kStateMagic = "cloison-audit-tree-state 1";
 
 struct TreeState {
@@ -181,7 +182,16 @@ Status AuditLog::LoadCheckpoints() {
       recovery_.torn_checkpoint_bytes_cut = file_size - bad;
       break;
     }
-    if (!*next) break;
+    if (!*next) {
+      // Only zeros after the last checkpoint (a crash while the file grew):
+      // cut them, or the next checkpoint would follow them.
+      if (reader.offset() < file_size) {
+        CLOISON_RETURN_IF_ERROR(checkpoints_file_->Truncate(reader.offset()));
+        CLOISON_RETURN_IF_ERROR(checkpoints_file_->Sync());
+        recovery_.torn_checkpoint_bytes_cut = file_size - reader.offset();
+      }
+      break;
+    }
     CLOISON_RETURN_IF_ERROR(verifier.Verify(payload));
     CLOISON_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(payload));
     if (c.origin != origin_) return Corruption("checkpoints.log: checkpoint of another origin");
@@ -258,7 +268,10 @@ Status AuditLog::Recover() {
     if (!next.ok()) {
       if (!IsCorruption(next.status())) return next.status();
       const uint64_t bad = reader.offset();
-      const uint64_t rest = file_size - bad;
+      // What is cut is data up to the last non-zero byte; zeros after it
+      // are reserved space (LogOptions::reserve_bytes), not entries.
+      CLOISON_ASSIGN_OR_RETURN(const uint64_t data_end, EndOfData(*entries_, bad, file_size));
+      const uint64_t rest = data_end - bad;
       if (bad < synced_offset || rest > options_.max_batch_bytes + kMaxPayload + kFrameHeaderSize) {
         return Corruption(StrCat("entries.log: ", MessageOf(next.status()), ", with ", rest,
                                  " bytes after it: damage, not a torn tail; run `cloison audit verify`"));
@@ -271,7 +284,22 @@ Status AuditLog::Recover() {
       file_size = bad;
       break;
     }
-    if (!*next) break;
+    if (!*next) {
+      // The end of the frames; zeros after it (space reserved by the
+      // process that wrote last, which did not close the log) are released
+      // here and reserved again by the next commit. Nothing is lost: no
+      // entry is in them.
+      if (reader.offset() < synced_offset) {
+        return Corruption(StrCat("entries.log: zeros from offset ", reader.offset(), ", below its synced part (",
+                                 synced_offset, " bytes): acknowledged entries are missing"));
+      }
+      if (reader.offset() < file_size) {
+        CLOISON_RETURN_IF_ERROR(entries_->Truncate(reader.offset()));
+        CLOISON_RETURN_IF_ERROR(entries_->Sync());
+        file_size = reader.offset();
+      }
+      break;
+    }
     const uint64_t index = tree_->size() + hashes.size();
     std::string_view leaf = payload;
     std::span<const uint8_t> tag;
@@ -331,7 +359,16 @@ Status AuditLog::Close() {
   }
   CLOISON_RETURN_IF_ERROR(index_->Sync());
   CLOISON_RETURN_IF_ERROR(tree_->Sync());
-  return WriteState();
+  CLOISON_RETURN_IF_ERROR(WriteState());
+  if (reserved_end_ > entries_size_) {
+    // A closed log's entries.log ends with its last frame (the next Open
+    // would release the reservation anyway, but copies of a closed log
+    // should not carry zeros).
+    CLOISON_RETURN_IF_ERROR(entries_->Truncate(entries_size_));
+    CLOISON_RETURN_IF_ERROR(entries_->Sync());
+    reserved_end_ = entries_size_;
+  }
+  return OkStatus();
 }
 
 StatusOr<uint64_t> AuditLog::Append(const Event& e) { return AppendEncoded(EncodeEvent(e)); }
@@ -434,7 +471,15 @@ void AuditLog::SyncLoop() {
 
 Status AuditLog::CommitBatch(std::string& frames, std::vector<Hash>& leaf_hashes, std::vector<uint32_t>& sizes) {
   std::lock_guard<std::mutex> c(commit_mu_);
-  Status s = entries_->Append(frames);
+  Status s;
+  if (options_.reserve_bytes > 0 && entries_size_ + frames.size() > reserved_end_) {
+    // Grow the file ahead of the appends, a chunk at a time (see
+    // File::Reserve): the batches' syncs then write data only.
+    const uint64_t chunk = std::max<uint64_t>(options_.reserve_bytes, frames.size());
+    s = entries_->Reserve(chunk);
+    if (s.ok()) reserved_end_ = entries_size_ + chunk;
+  }
+  if (s.ok()) s = entries_->Append(frames);
   if (s.ok()) s = entries_->Sync();
   if (!s.ok()) return s;  // nothing of this batch is acknowledged
 

@@ -1,6 +1,8 @@
 #include "audit/record.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "audit/crc32c.h"
 #include "core/strings.h"
@@ -69,12 +71,37 @@ Status FrameReader::Fill(size_t need) {
   return OkStatus();
 }
 
+StatusOr<uint64_t> EndOfData(const File& f, uint64_t from, uint64_t size) {
+  std::vector<uint8_t> block(64 << 10);
+  uint64_t end = size;
+  while (end > from) {
+    const uint64_t start = end - std::min<uint64_t>(block.size(), end - from);
+    const size_t n = static_cast<size_t>(end - start);
+    size_t got = 0;
+    CLOISON_RETURN_IF_ERROR(f.ReadAt(start, std::span<uint8_t>(block.data(), n), &got));
+    for (size_t i = std::min(got, n); i > 0; --i) {
+      if (block[i - 1] != 0) return start + i;
+    }
+    end = start;
+  }
+  return from;
+}
+
 StatusOr<bool> FrameReader::Next(std::string_view* payload, uint64_t* frame_offset) {
   CLOISON_RETURN_IF_ERROR(Fill(kFrameHeaderSize));
   const size_t avail = end_ - pos_;
   if (avail == 0) return false;
-  if (avail < kFrameHeaderSize) return Corruption(StrCat("short frame header at offset ", offset_));
   const uint8_t* h = buf_.data() + pos_;
+  if (std::all_of(h, h + std::min(avail, kFrameHeaderSize), [](uint8_t b) { return b == 0; })) {
+    // Zeros where a frame should start: reserved space (or zeros left by a
+    // crash) if only zeros follow, else damage.
+    CLOISON_ASSIGN_OR_RETURN(const uint64_t size, file_.Size());
+    CLOISON_ASSIGN_OR_RETURN(const uint64_t data_end, EndOfData(file_, offset_, size));
+    if (data_end == offset_) return false;
+    return Corruption(StrCat("zero bytes at offset ", offset_, " where a frame should start, followed by data up to offset ",
+                             data_end));
+  }
+  if (avail < kFrameHeaderSize) return Corruption(StrCat("short frame header at offset ", offset_));
   const uint32_t len = GetU32(h + 4);
   if (len == 0 || len > kMaxPayload) return Corruption(StrCat("bad frame length at offset ", offset_));
   const uint32_t stored = GetU32(h);

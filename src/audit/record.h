@@ -4,8 +4,11 @@
 //   frame  := masked_crc32c (u32 LE) | length (u32 LE) | payload (length bytes)
 //
 // The CRC covers the length field and the payload. 0 < length <= kMaxPayload,
-// so a zero-filled region (what some file systems show after a crash) is
-// never a valid frame.
+// so a zero-filled region is never a valid frame. entries.log may end with
+// zeros that are not part of it: space reserved for the next appends
+// (File::Reserve, cut at Close and at the next Open) or zeros a crash left.
+// Where a frame should start, zeros up to the end of the file are the clean
+// end of the frames; zeros followed by data are not.
 //
 // entries.log comes in two formats, told apart by its header:
 //   format 1 "CLOISON-AUDIT-1\n": payload = the leaf (the entry bytes)
@@ -58,12 +61,18 @@ void SealTaggedFrame(TaggedFrame& f, std::span<const uint8_t, kEntryTagSize> tag
 // to hold a tag and a non-empty leaf.
 bool SplitTaggedPayload(std::string_view payload, std::string_view* leaf, std::span<const uint8_t>* tag);
 
+// Where the data of `f` end at or after `from`: one past its last non-zero
+// byte in [from, size), or `from` when that range holds only zeros. Reads
+// backwards from `size`, so it costs what the trailing zeros cost.
+StatusOr<uint64_t> EndOfData(const File& f, uint64_t from, uint64_t size);
+
 class FrameReader {
  public:
   FrameReader(const File& file, uint64_t start, size_t buffer_size = 4 << 20);
   // Next frame: true and *payload (valid until the next call) and
-  // *frame_offset; false at a clean end of file; Corruption for a short or
-  // bad frame, with offset() at its start.
+  // *frame_offset; false at a clean end: the end of the file, or where only
+  // zeros follow (see the file comment); Corruption for a short or bad
+  // frame, or zeros followed by data, with offset() at its start.
   StatusOr<bool> Next(std::string_view* payload, uint64_t* frame_offset);
   // Where the next frame starts (or the bad one, after an error).
   uint64_t offset() const { return offset_; }

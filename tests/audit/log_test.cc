@@ -478,6 +478,155 @@ TEST_F(LogTest, CheckpointIntervalsOfZeroDisableAutomaticCheckpoints) {
   EXPECT_EQ(rep->latest_checkpoint_size, 50u);
 }
 
+// While open, entries.log ends with reserved zeros (LogOptions::
+// reserve_bytes); a process killed then leaves them on disk. Copying the
+// directory of an open log gives exactly that image: every appended entry
+// was synced before its Append returned.
+class ReservedTailTest : public LogTest {
+ protected:
+  // Appends `n` entries, copies the open log to crash_dir_ (the image a
+  // SIGKILL would leave), closes it. Returns the frames' end (the closed
+  // log's entries.log size).
+  uint64_t MakeCrashImage(int n) {
+    crash_dir_ = dir_ + "-crash";
+    fs::remove_all(crash_dir_);
+    auto log = AuditLog::Open(dir_, Opts());
+    EXPECT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < n; ++i) EXPECT_TRUE((*log)->Append(Ev(1, 1, i)).ok());
+    reserved_size_ = fs::file_size(dir_ + "/entries.log");
+    fs::copy(dir_, crash_dir_);
+    EXPECT_TRUE((*log)->Close().ok());
+    return fs::file_size(dir_ + "/entries.log");
+  }
+  void TearDown() override {
+    fs::remove_all(crash_dir_);
+    LogTest::TearDown();
+  }
+  std::string crash_dir_;
+  uint64_t reserved_size_ = 0;
+};
+
+TEST_F(ReservedTailTest, TheReservationIsZerosAndCloseCutsIt) {
+  const uint64_t end = MakeCrashImage(10);
+  EXPECT_GE(reserved_size_, end + (1u << 20) - 4096) << "about 1 MiB reserved past the frames";
+  // Closed: the file ends with its last frame.
+  auto f = FileSystem::Default().Open(dir_ + "/entries.log", false);
+  ASSERT_TRUE(f.ok());
+  FrameReader r(**f, kFileHeaderSize);
+  std::string_view p;
+  uint64_t off = 0;
+  int frames = 0;
+  while (*r.Next(&p, &off)) ++frames;
+  EXPECT_EQ(frames, 10);
+  EXPECT_EQ(r.offset(), end);
+  // The crash image: the frames, then nothing but zeros.
+  EXPECT_EQ(fs::file_size(crash_dir_ + "/entries.log"), reserved_size_);
+  auto g = FileSystem::Default().Open(crash_dir_ + "/entries.log", false);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(*EndOfData(**g, kFileHeaderSize, reserved_size_), end);
+  EXPECT_EQ(*EndOfData(**g, end, reserved_size_), end);
+}
+
+TEST_F(ReservedTailTest, ZerosAloneAfterACrashAreReleasedNotReportedAsTorn) {
+  const uint64_t end = MakeCrashImage(10);
+  auto v = VerifyLog(crash_dir_);  // read as found, before any Open
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->ok());
+  EXPECT_EQ(v->torn_tail_bytes, 0u);
+  {
+    auto log = AuditLog::Open(crash_dir_, Opts());
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ((*log)->size(), 10u);
+    EXPECT_EQ((*log)->recovery().torn_bytes_cut, 0u);
+    EXPECT_EQ(fs::file_size(crash_dir_ + "/entries.log"), end) << "Open releases the old reservation";
+    EXPECT_EQ(*(*log)->Append(Ev(1, 1, 10)), 10u);
+  }
+  auto log = AuditLog::Open(crash_dir_, Opts());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->size(), 11u);
+}
+
+TEST_F(ReservedTailTest, ATornFrameInTheReservationIsCutAndOnlyItsBytesCount) {
+  const uint64_t end = MakeCrashImage(10);
+  {
+    // A partial frame where the next batch would have gone: header says 100
+    // bytes, 5 follow, then the reserved zeros.
+    std::fstream f(crash_dir_ + "/entries.log", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(end));
+    f << std::string("\x01\x02\x03\x04\x64\x00\x00\x00hello", 13);
+  }
+  auto log = AuditLog::Open(crash_dir_, Opts());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->size(), 10u);
+  EXPECT_EQ((*log)->recovery().torn_bytes_cut, 13u);
+  EXPECT_EQ((*log)->recovery().torn_offset, end);
+  EXPECT_EQ(fs::file_size(crash_dir_ + "/entries.log"), end);
+}
+
+TEST_F(ReservedTailTest, ZerosFollowedByDataBeyondABatchAreDamage) {
+  const uint64_t end = MakeCrashImage(10);
+  {
+    // Data 6 MiB past the frames (more than one batch, max_batch_bytes 4 MiB,
+    // could have put there): not a torn tail.
+    std::fstream f(crash_dir_ + "/entries.log", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(end + (6u << 20)));
+    f.put('X');
+  }
+  auto g = FileSystem::Default().Open(crash_dir_ + "/entries.log", false);
+  ASSERT_TRUE(g.ok());
+  FrameReader r(**g, end);
+  std::string_view p;
+  uint64_t off = 0;
+  auto next = r.Next(&p, &off);
+  EXPECT_TRUE(IsCorruption(next.status())) << "zeros where a frame should start, then data";
+  EXPECT_EQ(r.offset(), end);
+  auto log = AuditLog::Open(crash_dir_, Opts());
+  ASSERT_FALSE(log.ok());
+  EXPECT_TRUE(IsCorruption(log.status())) << log.status();
+}
+
+TEST_F(ReservedTailTest, ZerosOverAcknowledgedEntriesAreDamage) {
+  MakeCrashImage(10);
+  // Zero the whole first frame of the closed, checkpointed log: its frames
+  // would now "end" before entries that were acknowledged.
+  const auto raw = RawFrames();
+  ASSERT_EQ(raw.size(), 10u);
+  {
+    std::fstream f(dir_ + "/entries.log", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(16);
+    f << std::string(kFrameHeaderSize + raw[0].size(), '\0');
+  }
+  // Verify reads every frame: zeros followed by entries are damage.
+  auto rep = VerifyLog(dir_);
+  ASSERT_TRUE(rep.ok()) << rep.status();
+  EXPECT_FALSE(rep->ok());
+  // Open trusts its synced caches; without them it reads from the start,
+  // and what the zeros hide no longer matches the signed checkpoints.
+  fs::remove(dir_ + "/tree.state");
+  auto log = AuditLog::Open(dir_, Opts());
+  ASSERT_FALSE(log.ok());
+  EXPECT_TRUE(IsCorruption(log.status())) << log.status();
+}
+
+TEST_F(LogTest, ZerosAfterTheLastCheckpointAreCutSoTheNextOneCanFollow) {
+  {
+    auto log = AuditLog::Open(dir_, Opts());
+    ASSERT_TRUE((*log)->Append(Ev(1, 1, 0)).ok());
+  }
+  std::ofstream(dir_ + "/checkpoints.log", std::ios::app | std::ios::binary) << std::string(300, '\0');
+  {
+    auto log = AuditLog::Open(dir_, Opts());
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ((*log)->recovery().torn_checkpoint_bytes_cut, 300u);
+    ASSERT_TRUE((*log)->Append(Ev(1, 1, 1)).ok());
+    ASSERT_TRUE((*log)->IssueCheckpoint().ok());
+  }
+  auto log = AuditLog::Open(dir_, Opts());
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->recovery().torn_checkpoint_bytes_cut, 0u);
+  EXPECT_EQ((*log)->LatestCheckpoint()->checkpoint.size, 2u);
+}
+
 TEST_F(LogTest, DamageBelowACheckpointIsCorruptionNotATornTail) {
   {
     auto log = AuditLog::Open(dir_, Opts());
