@@ -455,7 +455,14 @@ void AuditLog::SyncLoop() {
       sticky_ = s;
     }
     inflight_entries_ = inflight_bytes_ = 0;
-    if (!sticky_.ok()) failed_.store(true, std::memory_order_release);
+    if (!sticky_.ok()) {
+      // Nothing queued will be written now: drop it before its writers are
+      // woken (they return the error), so the backlog is empty when they do.
+      queued_frames_.clear();
+      queued_hashes_.clear();
+      queued_sizes_.clear();
+      failed_.store(true, std::memory_order_release);
+    }
     if (s.ok()) completed_batch_.store(batch, std::memory_order_release);
     cv_.notify_all();  // Close, held-back writers (they see sticky_)
     // Wake this batch's writers only (on failure, every writer: the log is failed).
