@@ -61,13 +61,18 @@ done = function(summary, latency, requests)
     summary.errors.status + summary.errors.timeout))
 end
 LUA
+cpu_ticks() {  # utime+stime of the cloison server, in clock ticks
+  if [[ -n "$SERVE_PID" && -r /proc/$SERVE_PID/stat ]]; then awk '{print $14+$15}' "/proc/$SERVE_PID/stat"; else echo 0; fi
+}
 run_wrk() {  # label url [header]
-  local label=$1 url=$2 out
+  local label=$1 url=$2 out t0 t1
   shift 2
+  t0=$(cpu_ticks)
   out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$WORK/check.lua" "$@" "$url")
   local non2xx
+  t1=$(cpu_ticks)
   non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
-  echo "$out" | sed -n 's/^RESULT /'"$label"' /p' | sed "s/\$/ non2xx=${non2xx:-0}/"
+  echo "$out" | sed -n 's/^RESULT /'"$label"' /p' | sed "s/\$/ non2xx=${non2xx:-0} cpu_ticks=$((t1 - t0))/"
 }
 
 # One account reading one person tens of thousands of times a second is
@@ -122,6 +127,10 @@ CONF
 }
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+cpu_per_request() {  # wrk result line -> server CPU microseconds per request
+  python3 -c "import sys,os; t,r=float(sys.argv[1]),float(sys.argv[2]); print(f'{t*1e6/os.sysconf(\"SC_CLK_TCK\")/r:.1f}' if r else 'n/a')" \
+    "$(field cpu_ticks "$1")" "$(field requests "$1")"
+}
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 report() {  # title cloison-line nginx-line
   local c=$2 n=$3
@@ -131,6 +140,7 @@ report() {  # title cloison-line nginx-line
   printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  non-2xx %s\n' "nginx (1 worker, static file)" \
     "$(field rps "$n")" "$(field p50_us "$n")" "$(field p99_us "$n")" "$(field non2xx "$n")"
   echo "  ratio cloison / nginx: $(ratio "$(field rps "$c")" "$(field rps "$n")")"
+  echo "  cloison server CPU per request: $(cpu_per_request "$c") us (user + system, all its threads)"
   if [[ "$(field non2xx "$c")" != "0" ]]; then echo "  WARNING: cloison answered non-2xx during the run; the figure is not a read throughput"; fi
 }
 
