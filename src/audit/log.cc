@@ -374,6 +374,27 @@ Status AuditLog::Close() {
 StatusOr<uint64_t> AuditLog::Append(const Event& e) { return AppendEncoded(EncodeEvent(e)); }
 
 StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
+  CLOISON_ASSIGN_OR_RETURN(const Queued q, Enqueue(entry, nullptr));
+  std::atomic<uint32_t>& word = done_gen_[q.batch % 2];
+  for (;;) {
+    const uint32_t gen = word.load(std::memory_order_acquire);
+    if (completed_batch_.load(std::memory_order_acquire) >= q.batch) return q.index;
+    if (failed_.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> l(mu_);
+      return sticky_;
+    }
+    FutexWait(word, gen);
+  }
+}
+
+void AuditLog::AppendAsync(const Event& e, AppendCallback done) { AppendEncodedAsync(EncodeEvent(e), std::move(done)); }
+
+void AuditLog::AppendEncodedAsync(std::string_view entry, AppendCallback done) {
+  StatusOr<Queued> q = Enqueue(entry, &done);
+  if (!q.ok()) done(q.status());  // refused before it was queued: at once, on this thread
+}
+
+StatusOr<AuditLog::Queued> AuditLog::Enqueue(std::string_view entry, AppendCallback* done) {
   if (entry.empty() || entry.size() > MaxLeafSize(format_)) {
     return InvalidArgument(StrCat("audit entry must be 1 to ", MaxLeafSize(format_), " bytes"));
   }
@@ -389,7 +410,7 @@ StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
   }
   const Hash leaf = HashLeaf({reinterpret_cast<const uint8_t*>(entry.data()), entry.size()});
 
-  uint64_t index = 0, my_batch = 0;
+  Queued q;
   bool wake_syncer = false;
   {
     std::unique_lock<std::mutex> l(mu_);
@@ -400,33 +421,26 @@ StatusOr<uint64_t> AuditLog::AppendEncoded(std::string_view entry) {
     }
     if (!sticky_.ok()) return sticky_;
     if (closed_) return FailedPrecondition("audit log is closed");
-    index = next_index_++;
-    my_batch = open_batch_;
-    if (tagger_) SealTaggedFrame(tagged, tagger_->Tag(index, leaf));
+    q.index = next_index_++;
+    q.batch = open_batch_;
+    if (tagger_) SealTaggedFrame(tagged, tagger_->Tag(q.index, leaf));
     const std::string& frame = tagger_ ? tagged.bytes : plain;
     wake_syncer = queued_hashes_.empty() && !syncing_;
     queued_frames_.append(frame);
     queued_hashes_.push_back(leaf);
     queued_sizes_.push_back(static_cast<uint32_t>(frame.size()));
+    if (done != nullptr) queued_callbacks_.emplace_back(q.index, std::move(*done));
   }
   // (A syncer busy with the previous batch takes this one when it is done.)
   if (wake_syncer) syncer_cv_.notify_one();
-  std::atomic<uint32_t>& word = done_gen_[my_batch % 2];
-  for (;;) {
-    const uint32_t gen = word.load(std::memory_order_acquire);
-    if (completed_batch_.load(std::memory_order_acquire) >= my_batch) return index;
-    if (failed_.load(std::memory_order_acquire)) {
-      std::lock_guard<std::mutex> l(mu_);
-      return sticky_;
-    }
-    FutexWait(word, gen);
-  }
+  return q;
 }
 
 void AuditLog::SyncLoop() {
   std::string frames;
   std::vector<Hash> hashes;
   std::vector<uint32_t> sizes;
+  std::vector<std::pair<uint64_t, AppendCallback>> callbacks, dropped;
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
     syncer_cv_.wait(l, [&] { return stop_syncer_ || !queued_hashes_.empty(); });
@@ -435,9 +449,12 @@ void AuditLog::SyncLoop() {
     frames.clear();
     hashes.clear();
     sizes.clear();
+    callbacks.clear();
+    dropped.clear();
     frames.swap(queued_frames_);
     hashes.swap(queued_hashes_);
     sizes.swap(queued_sizes_);
+    callbacks.swap(queued_callbacks_);
     const uint64_t batch = open_batch_++;
     syncing_ = true;
     inflight_entries_ = hashes.size();
@@ -461,10 +478,11 @@ void AuditLog::SyncLoop() {
       queued_frames_.clear();
       queued_hashes_.clear();
       queued_sizes_.clear();
+      dropped.swap(queued_callbacks_);
       failed_.store(true, std::memory_order_release);
     }
+    const Status failure = sticky_;
     if (s.ok()) completed_batch_.store(batch, std::memory_order_release);
-    cv_.notify_all();  // Close, held-back writers (they see sticky_)
     // Wake this batch's writers only (on failure, every writer: the log is failed).
     l.unlock();
     for (int parity = 0; parity < 2; ++parity) {
@@ -472,7 +490,13 @@ void AuditLog::SyncLoop() {
       done_gen_[parity].fetch_add(1, std::memory_order_release);
       FutexWakeAll(done_gen_[parity]);
     }
+    // Asynchronous appenders (AppendAsync), in index order, outside the lock.
+    for (auto& [index, done] : callbacks) s.ok() ? done(index) : done(failure);
+    for (auto& [index, done] : dropped) done(failure);
+    callbacks.clear();
+    dropped.clear();
     l.lock();
+    cv_.notify_all();  // Close, held-back writers (they see sticky_)
   }
 }
 

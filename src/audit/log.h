@@ -51,11 +51,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "audit/checkpoint.h"
@@ -148,6 +150,23 @@ class AuditLog {
   // foreign logs). 0 < size <= 1 MiB.
   StatusOr<uint64_t> AppendEncoded(std::string_view entry);
 
+  // The same appends without waiting: for a thread that serves many requests
+  // and must not sleep through each one's sync (the API's I/O thread). The
+  // entry is queued in the same group commit as Append's, in the same index
+  // order. `done` is called exactly once:
+  //  - at once, on the calling thread, when the entry is refused before it
+  //    is queued (bad size, closed log, earlier failure);
+  //  - else on the log's syncer thread, after the sync of its batch: with its
+  //    leaf index once it is durable, or with the error when that sync
+  //    failed (the entry is then not acknowledged, as for Append).
+  // On the syncer thread `done` delays the next batch: it must be short (post
+  // the rest of the work elsewhere) and must not append (it could wait for
+  // room in the queue, which only the syncer makes). Like Append, it may
+  // wait while max_batch_bytes are queued.
+  using AppendCallback = std::function<void(StatusOr<uint64_t>)>;
+  void AppendAsync(const Event& e, AppendCallback done);
+  void AppendEncodedAsync(std::string_view entry, AppendCallback done);
+
   // Number of durable entries.
   uint64_t size() const;
   LogStats stats() const;
@@ -188,6 +207,12 @@ class AuditLog {
   StatusOr<SignedCheckpoint> IssueCheckpointLocked();  // commit_mu_ held
   Status WriteState();                                 // commit_mu_ held
   void SyncLoop();                                     // the syncer thread
+  struct Queued {
+    uint64_t index = 0;  // the entry's leaf index
+    uint64_t batch = 0;  // the batch it is queued in
+  };
+  // Frames, hashes and queues `entry`; with `done`, moves it into the queue.
+  StatusOr<Queued> Enqueue(std::string_view entry, AppendCallback* done);
   void StopSyncer();
 
   std::string dir_;
@@ -219,6 +244,7 @@ class AuditLog {
   std::string queued_frames_;
   std::vector<Hash> queued_hashes_;
   std::vector<uint32_t> queued_sizes_;
+  std::vector<std::pair<uint64_t, AppendCallback>> queued_callbacks_;  // AppendAsync's, by index
   uint64_t next_index_ = 0;
   uint64_t open_batch_ = 1;  // id of the batch being queued
   bool syncing_ = false;     // the syncer holds a batch (taken, not yet acknowledged)

@@ -250,6 +250,112 @@ TEST_F(LogTest, QueuedAppendersShareOneSync) {
   EXPECT_EQ(st.size, uint64_t(kWriters));
 }
 
+// AppendAsync: answered from the syncer once durable, never before.
+class AsyncResults {
+ public:
+  AuditLog::AppendCallback Callback() {
+    return [this](StatusOr<uint64_t> r) {
+      std::lock_guard<std::mutex> l(m_);
+      got_.push_back(std::move(r));
+      cv_.notify_all();
+    };
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> l(m_);
+    return got_.size();
+  }
+  std::vector<StatusOr<uint64_t>> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> l(m_);
+    EXPECT_TRUE(cv_.wait_for(l, std::chrono::seconds(20), [&] { return got_.size() >= n; }));
+    return got_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<StatusOr<uint64_t>> got_;
+};
+
+TEST_F(LogTest, AsyncAppendsAreAnsweredOnlyOnceDurableInIndexOrder) {
+  testing::FaultFs ffs;
+  SyncHold sync(ffs);
+  auto o = Opts();
+  o.fs = &ffs;
+  o.checkpoint_every_entries = 0;
+  o.checkpoint_every_micros = 0;
+  auto log = AuditLog::Open(dir_, o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::vector<std::thread> ts;
+  std::vector<StatusOr<uint64_t>> first(1, StatusOr<uint64_t>(Internal("not run")));
+  QueueBehindAHeldSync(**log, sync, 1, [&](int t) { return Ev(1, 1, t); }, ts, first);
+  AsyncResults results;
+  for (int i = 1; i <= 5; ++i) (*log)->AppendAsync(Ev(2, 1, i), results.Callback());
+  // Queued behind the held sync: not durable, so not answered.
+  EXPECT_EQ(results.count(), 0u);
+  EXPECT_EQ((*log)->stats().backlog_entries, 6u);
+  sync.Release();
+  for (auto& t : ts) t.join();
+  ASSERT_TRUE(first[0].ok());
+  const auto got = results.WaitFor(5);
+  ASSERT_EQ(got.size(), 5u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_TRUE(got[i].ok()) << got[i].status();
+    EXPECT_EQ(*got[i], i + 1);  // after the held entry, in order
+    auto e = DecodeEvent(*(*log)->ReadEntry(*got[i]));
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(e->details.at("i"), std::to_string(i + 1));
+  }
+  EXPECT_EQ((*log)->stats().appends, 6u);
+  EXPECT_EQ((*log)->stats().syncs, 2u);  // the held one, then all five together
+}
+
+TEST_F(LogTest, AsyncAppendsBehindAFailedSyncGetTheError) {
+  testing::FaultFs ffs;
+  SyncHold sync(ffs);
+  auto o = Opts();
+  o.fs = &ffs;
+  o.checkpoint_every_entries = 0;
+  o.checkpoint_every_micros = 0;
+  o.checkpoint_on_close = false;
+  auto log = AuditLog::Open(dir_, o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::vector<std::thread> ts;
+  std::vector<StatusOr<uint64_t>> first(1, StatusOr<uint64_t>(Internal("not run")));
+  QueueBehindAHeldSync(**log, sync, 1, [&](int t) { return Ev(1, 1, t); }, ts, first);
+  AsyncResults results;
+  for (int i = 1; i <= 3; ++i) (*log)->AppendAsync(Ev(2, 1, i), results.Callback());
+  sync.Release([&] { ffs.fail_sync = true; });
+  for (auto& t : ts) t.join();
+  EXPECT_TRUE(IsIOError(first[0].status()));
+  const auto got = results.WaitFor(3);
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& r : got) EXPECT_TRUE(IsIOError(r.status())) << r.status();
+  EXPECT_EQ((*log)->stats().appends, 0u);
+  EXPECT_EQ((*log)->stats().backlog_entries, 0u);
+  // Refused before queueing: answered at once, on this thread.
+  AsyncResults later;
+  (*log)->AppendAsync(Ev(2, 1, 9), later.Callback());
+  EXPECT_EQ(later.count(), 1u);
+  EXPECT_TRUE(IsIOError(later.WaitFor(1)[0].status()));
+}
+
+TEST_F(LogTest, AsyncAppendsRefusedBeforeQueueingAreAnsweredAtOnce) {
+  auto log = AuditLog::Open(dir_, Opts());
+  ASSERT_TRUE(log.ok()) << log.status();
+  AsyncResults empty;
+  (*log)->AppendEncodedAsync("", empty.Callback());
+  ASSERT_EQ(empty.count(), 1u);
+  EXPECT_EQ(empty.WaitFor(1)[0].status().code(), absl::StatusCode::kInvalidArgument);
+  AsyncResults ok;
+  (*log)->AppendAsync(Ev(1, 1, 0), ok.Callback());
+  ASSERT_TRUE(ok.WaitFor(1)[0].ok());
+  ASSERT_TRUE((*log)->Close().ok());
+  AsyncResults closed;
+  (*log)->AppendAsync(Ev(1, 1, 1), closed.Callback());
+  ASSERT_EQ(closed.count(), 1u);
+  EXPECT_EQ(closed.WaitFor(1)[0].status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(LogTest, TornTailIsCutAndReported) {
   {
     auto log = AuditLog::Open(dir_, Opts());
