@@ -112,12 +112,22 @@ Outcome Gate::ApplyVerdict(const Caller& caller, const guard::Verdict& v, UnixMi
 }
 
 ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
-  ReadResult out;
+  ReadResult done;
+  PendingRead pending;
+  if (Begin(caller, rq, &done, &pending)) return done;
+  const Status appended = Append(pending.entry);
+  return Complete(caller, std::move(pending), appended);
+}
+
+bool Gate::Begin(const Caller& caller, const ReadRequest& rq, ReadResult* done, PendingRead* pending) {
+  ReadResult& out = pending->result;
+  out = ReadResult();
   const policy::Policy& pol = *deps_.policy;
-  auto bad = [&out](std::string msg) {
-    out.outcome = Outcome::kBadRequest;
-    out.message = std::move(msg);
-    return out;
+  auto bad = [done](std::string msg) {
+    *done = ReadResult();
+    done->outcome = Outcome::kBadRequest;
+    done->message = std::move(msg);
+    return true;
   };
   if (!IsLowerName(rq.purpose)) return bad("unknown purpose");
   std::optional<policy::PurposeId> purpose = pol.FindPurpose(rq.purpose);
@@ -134,13 +144,18 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
     reveal.justification = rq.justification;
     requested_fields.push_back(*rq.reveal_field);
   }
+  pending->person = rq.person;
+  pending->purpose = std::string(rq.purpose);
+  pending->reveal = rq.reveal_field != nullptr;
+  pending->now = rq.now;
 
   const policy::Decision d =
       engine_.Decide(caller.principal, rq.person, *purpose, Date::FromUnixMicros(rq.now), rq.reveal_field ? &reveal : nullptr);
   out.decision = d;
   out.rule_id = d.rule >= 0 ? pol.rules()[static_cast<size_t>(d.rule)].id : "";
 
-  audit::Event ev;
+  audit::Event& ev = pending->entry;
+  ev = audit::Event();
   ev.time = rq.now;
   ev.account = caller.principal.account;
   ev.session = caller.session;
@@ -151,15 +166,6 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
   if (!out.rule_id.empty()) ev.details["rule"] = out.rule_id;
   if (rq.reveal_field != nullptr) ev.details["reveal"] = *rq.reveal_field;
 
-  const PersonId persons[1] = {rq.person};
-  guard::Access access;
-  access.time = rq.now;
-  access.account = caller.principal.account;
-  access.source = caller.source;
-  access.persons = persons;
-  access.step_up_done = caller.step_up_done;
-  access.referent = deps_.index->ReferentCounsellor(rq.person);
-
   if (!d.allowed) {
     out.outcome = Outcome::kDenied;
     out.deny_reason = std::string(policy::DenyReasonName(d.deny));
@@ -169,18 +175,8 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
     ev.reason = out.deny_reason;
     ev.fields = requested_fields;
     ev.details["explanation"] = out.message;
-    if (Status s = Append(ev); !s.ok()) {
-      out.outcome = Outcome::kUnavailable;
-      out.message = "the audit log is unavailable";
-      return out;
-    }
-    // A denied attempt is a signal too (probing out-of-scope ids).
-    if (deps_.guard != nullptr) {
-      access.kind = guard::AccessKind::kDenied;
-      out.verdict = deps_.guard->Assess(access);
-      ApplyVerdict(caller, out.verdict, rq.now, "denied read");
-    }
-    return out;
+    pending->step = PendingRead::Step::kDenied;  // the guard scores it once it is recorded
+    return false;
   }
 
   out.quota = quotas_.Acquire(caller.principal.account, rq.person, caller.quota, rq.now);
@@ -192,14 +188,13 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
     ev.reason = StrCat("quota_per_", out.quota.window);
     ev.numbers["limit"] = out.quota.limit;
     ev.numbers["reset_at_micros"] = out.quota.reset_at;
-    if (Status s = Append(ev); !s.ok()) {
-      out.outcome = Outcome::kUnavailable;
-      out.message = "the audit log is unavailable";
-    }
-    return out;
+    pending->step = PendingRead::Step::kQuota;
+    return false;
   }
 
   if (deps_.guard != nullptr) {
+    const PersonId persons[1] = {rq.person};
+    guard::Access access = AccessFor(caller, rq.person, rq.now, persons);
     access.kind = rq.reveal_field != nullptr ? guard::AccessKind::kReveal : guard::AccessKind::kRead;
     out.verdict = deps_.guard->Assess(access);
     const Outcome o = ApplyVerdict(caller, out.verdict, rq.now, rq.reveal_field ? "reveal" : "read");
@@ -210,7 +205,8 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
                     : o == Outcome::kThrottled
                         ? "unusual activity on this account: reads are paused; a security officer has been alerted"
                         : "this account has been suspended after unusual activity; a security officer has been alerted";
-      return out;
+      *done = std::move(out);
+      return true;
     }
   }
 
@@ -224,17 +220,62 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
   ev.decision = "allow";
   ev.reason = out.rule_id;
   ev.fields = out.field_names;
-  if (Status s = Append(ev); !s.ok()) {
+  pending->step = PendingRead::Step::kRead;
+  return false;
+}
+
+guard::Access Gate::AccessFor(const Caller& caller, PersonId person, UnixMicros now,
+                              std::span<const PersonId> persons) const {
+  guard::Access access;
+  access.time = now;
+  access.account = caller.principal.account;
+  access.source = caller.source;
+  access.persons = persons;
+  access.step_up_done = caller.step_up_done;
+  access.referent = deps_.index->ReferentCounsellor(person);
+  return access;
+}
+
+ReadResult Gate::Complete(const Caller& caller, PendingRead&& pending, const Status& appended) {
+  ReadResult out = std::move(pending.result);
+  switch (pending.step) {
+    case PendingRead::Step::kDenied:
+      if (!appended.ok()) {
+        out.outcome = Outcome::kUnavailable;
+        out.message = "the audit log is unavailable";
+        return out;
+      }
+      // A denied attempt is a signal too (probing out-of-scope ids).
+      if (deps_.guard != nullptr) {
+        const PersonId persons[1] = {pending.person};
+        guard::Access access = AccessFor(caller, pending.person, pending.now, persons);
+        access.kind = guard::AccessKind::kDenied;
+        out.verdict = deps_.guard->Assess(access);
+        ApplyVerdict(caller, out.verdict, pending.now, "denied read");
+      }
+      return out;
+    case PendingRead::Step::kQuota:
+      if (!appended.ok()) {
+        out.outcome = Outcome::kUnavailable;
+        out.message = "the audit log is unavailable";
+      }
+      return out;
+    case PendingRead::Step::kRead:
+      break;
+  }
+  if (!appended.ok()) {
     out.outcome = Outcome::kUnavailable;
     out.message = "the audit log is unavailable; nothing was read";
     return out;
   }
   if (!options_.read_store || deps_.store == nullptr) return out;
 
+  const policy::Decision& d = out.decision;
+  const FieldCatalog& cat = deps_.policy->catalog();
   StatusOr<Person> person = NotFound("");
   {
     std::lock_guard lock(*store_mu_);
-    person = deps_.store->GetPerson(rq.person, d.fields.ToFieldMask(cat.size()));
+    person = deps_.store->GetPerson(pending.person, d.fields.ToFieldMask(cat.size()));
   }
   if (!person.ok()) {
     // The read entry is durable and says the fields were released; they were
@@ -248,12 +289,12 @@ ReadResult Gate::Read(const Caller& caller, const ReadRequest& rq) {
                           : "the store failed; nothing was read";
     audit::Event failed;
     failed.kind = audit::EventKind::kSystem;
-    failed.time = rq.now;
+    failed.time = pending.now;
     failed.account = caller.principal.account;
     failed.session = caller.session;
     failed.source = caller.source;
-    failed.persons = {rq.person};
-    failed.purpose = std::string(rq.purpose);
+    failed.persons = {pending.person};
+    failed.purpose = pending.purpose;
     failed.decision = "read_failed";
     failed.reason = missing ? "record_missing" : "store_error";
     Append(failed).IgnoreError();  // best effort: the answer is 503 either way

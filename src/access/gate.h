@@ -138,13 +138,44 @@ struct ReadResult {
 QuotaLimits QuotaLimitsFor(const policy::Policy& policy, const policy::Principal& principal,
                            int64_t daily_read_quota);
 
+// A read between Gate::Begin and Gate::Complete: the audit entry its outcome
+// needs, and what Complete needs to finish it. Owns everything (no view
+// into the request), so it may wait for the append on another thread.
+struct PendingRead {
+  audit::Event entry;  // to append durably before Complete
+  // For Complete; callers leave these alone.
+  enum class Step { kDenied, kQuota, kRead };
+  Step step = Step::kRead;
+  ReadResult result;
+  PersonId person;
+  std::string purpose;
+  bool reveal = false;
+  UnixMicros now = 0;
+};
+
 class Gate {
  public:
   Gate(const GateDeps& deps, GateOptions options = {});
   Gate(const Gate&) = delete;
   Gate& operator=(const Gate&) = delete;
 
+  // The whole read path of the file comment: Begin, a durable Append of the
+  // entry, Complete.
   ReadResult Read(const Caller& caller, const ReadRequest& request);
+
+  // The same path in two steps, for a caller that must not block on the
+  // audit sync (the API's I/O thread appends with AuditLog::AppendAsync):
+  //  - Begin runs the policy, the quota and the guard. true: `*done` is the
+  //    whole answer and nothing is to be appended (bad request, or a guard
+  //    refusal, whose guard_action entry Begin appended itself: those are
+  //    rare). false: the caller must append `pending->entry` durably (a
+  //    denial, a quota refusal or the read) and then call Complete.
+  //  - Complete, with the append's status: for a read, reads and decrypts
+  //    the released fields (nothing is read if the append failed); for a
+  //    denial, lets the guard score the probe. Any thread; `caller` must be
+  //    the one given to Begin.
+  bool Begin(const Caller& caller, const ReadRequest& request, ReadResult* done, PendingRead* pending);
+  ReadResult Complete(const Caller& caller, PendingRead&& pending, const Status& appended);
 
   // A listing or search page about to be released to `caller` (the people in
   // `persons` with minimal fields): quota is not charged (listing shows no
@@ -164,6 +195,9 @@ class Gate {
   // Appends a guard_action entry for a non-allow verdict and applies a
   // suspension. Returns the outcome the verdict imposes (kOk if none).
   Status Append(const audit::Event& e);
+  // The guard's view of an access by `caller` to `person`; `persons` (which
+  // must outlive the result) lists the people it reads.
+  guard::Access AccessFor(const Caller& caller, PersonId person, UnixMicros now, std::span<const PersonId> persons) const;
   Outcome ApplyVerdict(const Caller& caller, const guard::Verdict& v, UnixMicros now, std::string_view context);
 
   GateDeps deps_;

@@ -329,6 +329,53 @@ TEST_F(GateTest, AuditFailureMeansNothingIsRead) {
   EXPECT_TRUE(r.fields.empty());
 }
 
+// Begin/Complete (the API's I/O thread): Begin appends nothing and reads
+// nothing; what it hands over is the entry to make durable first.
+TEST_F(GateTest, BeginHandsOverTheEntryAndCompleteReadsOnlyAfterIt) {
+  Gate& g = MakeGate();
+  ReadResult done;
+  PendingRead pending;
+  ASSERT_FALSE(g.Begin(caller_, Req(101), &done, &pending));
+  EXPECT_EQ(audit_->size(), 0u) << "Begin appends nothing for an allowed read";
+  EXPECT_EQ(pending.entry.kind, audit::EventKind::kRead);
+  EXPECT_EQ(pending.entry.persons, std::vector<PersonId>{PersonId(101)});
+  ASSERT_TRUE(audit_->Append(pending.entry).ok());
+  ReadResult r = g.Complete(caller_, std::move(pending), OkStatus());
+  ASSERT_EQ(r.outcome, Outcome::kOk) << r.message;
+  EXPECT_EQ(r.fields.size(), r.field_names.size());
+  EXPECT_FALSE(r.fields.empty());
+  EXPECT_EQ(Events()[0].fields, r.field_names);
+}
+
+TEST_F(GateTest, CompleteAfterAFailedAppendReadsNothing) {
+  Gate& g = MakeGate();
+  ReadResult done;
+  PendingRead pending;
+  ASSERT_FALSE(g.Begin(caller_, Req(101), &done, &pending));
+  ReadResult r = g.Complete(caller_, std::move(pending), IOError("disk"));
+  EXPECT_EQ(r.outcome, Outcome::kUnavailable);
+  EXPECT_TRUE(r.fields.empty());
+}
+
+TEST_F(GateTest, ADenialIsScoredByTheGuardOnlyInComplete) {
+  Gate& g = MakeGate();
+  ReadResult done;
+  PendingRead pending;
+  ASSERT_FALSE(g.Begin(caller_, Req(201), &done, &pending));
+  EXPECT_EQ(pending.entry.kind, audit::EventKind::kDenial);
+  EXPECT_TRUE(guard_.seen.empty()) << "the probe is scored once it is recorded";
+  ASSERT_TRUE(audit_->Append(pending.entry).ok());
+  ReadResult r = g.Complete(caller_, std::move(pending), OkStatus());
+  EXPECT_EQ(r.outcome, Outcome::kDenied);
+  ASSERT_EQ(guard_.seen.size(), 1u);
+  EXPECT_EQ(guard_.seen[0].first, guard::AccessKind::kDenied);
+  // A bad request is answered by Begin alone.
+  access::ReadRequest bad = Req(101);
+  bad.purpose = "no_such_purpose";
+  EXPECT_TRUE(g.Begin(caller_, bad, &done, &pending));
+  EXPECT_EQ(done.outcome, Outcome::kBadRequest);
+}
+
 TEST_F(GateTest, SimulatorModeDecidesAndAuditsWithoutReadingTheStore) {
   GateDeps deps{nullptr, &policy::Policy::Default(), index_.get(), audit_.get(), &guard_, &control_};
   GateOptions opts;
