@@ -145,8 +145,8 @@ report() {  # title cloison-line nginx-line
 }
 
 echo "wrk -t1 -c$CONNS -d${SECS}s, keep-alive, loopback; disk: $(df -T "$WORK" | awk 'NR==2{print $2}'); $(nproc) cores"
-echo "cloison serve --threads 1 (one I/O thread; requests wait for their durable audit append on the"
-echo "default --handler-threads pool, so concurrent reads share one fdatasync); nginx worker_processes 1"
+echo "cloison serve --threads 1 (one I/O thread; a read is answered from it once its audit entry is"
+echo "durable, without the thread waiting: concurrent reads share one fdatasync); nginx worker_processes 1"
 
 # --- plain HTTP
 SCHEME=http
@@ -165,13 +165,18 @@ N=$(run_wrk nginx "http://127.0.0.1:$NGINX_PORT/person.json")
 report "plain HTTP" "$C" "$N"
 ENTRIES=$(curl -sf http://127.0.0.1:$API_PORT/v1/healthz || true)
 stop_serve
-# For comparison: everything on the one I/O thread, one fdatasync per read.
-serve --insecure-http --handler-threads 0
-TOKEN=$(token)
-C0=$(run_wrk cloison0 "$URL" -H "Authorization: Bearer $TOKEN")
-printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  (one sync per read)\n' "cloison --handler-threads 0" \
-  "$(field rps "$C0")" "$(field p50_us "$C0")" "$(field p99_us "$C0")"
-stop_serve
+# For comparison: reads on the worker pool, each worker waiting for its
+# read's sync (--sync-reads), then everything on the one I/O thread, one
+# fdatasync per read (--sync-reads --handler-threads 0).
+for variant in "--sync-reads" "--sync-reads --handler-threads 0"; do
+  # shellcheck disable=SC2086
+  serve --insecure-http $variant
+  TOKEN=$(token)
+  C0=$(run_wrk cloison0 "$URL" -H "Authorization: Bearer $TOKEN")
+  printf '  %-34s %10s req/s  p50 %6s us  p99 %6s us  CPU %s us/request\n' "cloison $variant" \
+    "$(field rps "$C0")" "$(field p50_us "$C0")" "$(field p99_us "$C0")" "$(cpu_per_request "$C0")"
+  stop_serve
+done
 
 # --- TLS: cloison's self-signed certificate for both
 SCHEME=https

@@ -293,7 +293,36 @@ Response Handler::Handle(const Request& request) {
   return r;
 }
 
-Response Handler::Dispatch(const Request& req, std::string& route_name) {
+bool Handler::AnswersLater(const Request& request) {
+  constexpr std::string_view kPrefix = "/v1/people/";
+  if (request.method != "GET") return false;
+  const std::string_view t = request.target;
+  if (t.size() <= kPrefix.size() || t.substr(0, kPrefix.size()) != kPrefix) return false;
+  size_t i = kPrefix.size();
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+  return i > kPrefix.size() && (i == t.size() || t[i] == '?');
+}
+
+void Handler::HandleAsync(const Request& request, Post post, std::function<void(Response)> done) {
+  auto deferral = std::make_shared<Deferral>();
+  deferral->start = std::chrono::steady_clock::now();
+  deferral->post = std::move(post);
+  deferral->done = std::move(done);
+  std::string route = "unmatched";
+  Response r;
+  try {
+    r = Dispatch(request, route, deferral);
+  } catch (...) {
+    r = ErrorResponse(500, code::kInternal, "internal error");
+  }
+  if (r.status == kAnswerLater) return;  // the posted task answers
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - deferral->start).count();
+  metrics_.RecordRequest(route, r.status, us);
+  deferral->done(std::move(r));
+}
+
+Response Handler::Dispatch(const Request& req, std::string& route_name, std::shared_ptr<Deferral> deferral) {
   if (req.target.size() > limits_.max_target_bytes)
     return ErrorResponse(414, code::kUriTooLong, StrCat("URL longer than ", limits_.max_target_bytes, " bytes"));
   size_t header_bytes = 0;
@@ -375,6 +404,10 @@ Response Handler::Dispatch(const Request& req, std::string& route_name) {
     return ErrorResponse(404, code::kNotFound, "no such endpoint");
   }
   route_name = match->pattern;
+  if (deferral != nullptr) {
+    deferral->route = route_name;
+    call.deferral = std::move(deferral);
+  }
   if (match->authenticated) {
     Response r = Authenticate(call);
     if (r.status != 0) return r;
@@ -615,14 +648,52 @@ Status Handler::AppendAudit(const audit::Event& e) {
 
 Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
                            std::string_view justification) {
-  const access::Caller caller = CallerFor(c);
   access::ReadRequest rq;
   rq.person = PersonId(person_id);
   rq.purpose = purpose_name;
   rq.reveal_field = reveal_field;
   rq.justification = justification;
   rq.now = c.now;
-  const access::ReadResult res = gate_.Read(caller, rq);
+  if (c.deferral == nullptr) return ReadAnswer(gate_.Read(CallerFor(c), rq), person_id, purpose_name, reveal_field != nullptr, c.now);
+
+  // HandleAsync: the same path, but this thread does not wait for the sync.
+  auto caller = std::make_shared<access::Caller>(CallerFor(c));
+  auto pending = std::make_shared<access::PendingRead>();
+  access::ReadResult done;
+  if (gate_.Begin(*caller, rq, &done, pending.get())) return ReadAnswer(done, person_id, purpose_name, reveal_field != nullptr, c.now);
+  const auto appended_at = std::chrono::steady_clock::now();
+  std::shared_ptr<Deferral> deferral = c.deferral;
+  const audit::Event entry = pending->entry;  // AppendAsync may answer at once, from this thread
+  deps_.audit->AppendAsync(
+      entry, [this, deferral, caller, pending, person_id, purpose = std::string(purpose_name),
+              reveal = reveal_field != nullptr, now = c.now, appended_at](StatusOr<uint64_t> appended) mutable {
+        metrics_.RecordAuditAppend(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - appended_at)
+                                       .count());
+        // On the audit log's syncer thread: the rest (store read, decrypt,
+        // JSON) goes back to the caller's thread.
+        deferral->post([this, deferral, caller, pending, person_id, purpose = std::move(purpose), reveal, now,
+                        status = appended.status()]() mutable {
+          Response r;
+          try {
+            r = ReadAnswer(gate_.Complete(*caller, std::move(*pending), status), person_id, purpose, reveal, now);
+          } catch (...) {
+            r = ErrorResponse(500, code::kInternal, "internal error");
+          }
+          metrics_.RecordRequest(deferral->route, r.status,
+                                 std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - deferral->start)
+                                     .count());
+          deferral->done(std::move(r));
+        });
+      });
+  Response later;
+  later.status = kAnswerLater;
+  return later;
+}
+
+Response Handler::ReadAnswer(const access::ReadResult& res, int64_t person_id, std::string_view purpose_name,
+                             bool reveal, UnixMicros now) {
   if (res.outcome != access::Outcome::kBadRequest) metrics_.RecordDecision(res.decision.allowed);
 
   switch (res.outcome) {
@@ -651,7 +722,7 @@ Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_
     case access::Outcome::kQuota: {
       metrics_.RecordQuotaRefusal();
       const access::QuotaVerdict& v = res.quota;
-      const int64_t retry = std::max<int64_t>(1, (v.reset_at - c.now + 999'999) / 1'000'000);
+      const int64_t retry = std::max<int64_t>(1, (v.reset_at - now + 999'999) / 1'000'000);
       Response r = ErrorResponse(429, code::kQuotaExceeded,
                                  StrCat("quota of ", v.limit, " distinct people per ", v.window,
                                         " reached; try again after ", FormatTime(v.reset_at)));
@@ -682,7 +753,7 @@ Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_
   json fields = json::object();
   for (size_t i = 0; i < res.field_names.size() && i < res.fields.size(); ++i) fields[res.field_names[i]] = res.fields[i];
   json j = {{"id", person_id}, {"purpose", std::string(purpose_name)}, {"rule", res.rule_id}, {"fields", fields}};
-  if (reveal_field != nullptr) j["revealed"] = res.revealed;
+  if (reveal) j["revealed"] = res.revealed;
   Response r = JsonResponse(200, j);
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;

@@ -32,6 +32,8 @@
 // which must outlive it.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -105,6 +107,27 @@ class Handler {
   // Never throws. `request.headers` names must be lower case.
   Response Handle(const Request& request);
 
+  // For a server thread that serves many connections (the I/O thread) and
+  // must not sleep through each read's audit sync. Only for the requests
+  // AnswersLater() accepts (a people read, GET /v1/people/{id}); the server
+  // runs every other request with Handle, off that thread.
+  // The same checks, path and answers as Handle, except that the read's
+  // audit entry is appended with AuditLog::AppendAsync: this call returns
+  // once it is queued, and the store read, the decryption and the answer
+  // happen later, in a task given to `post` (run it on the calling thread's
+  // executor; it is called from the audit log's syncer thread). `done` is
+  // called exactly once with the answer: from this call when the request is
+  // answered without an entry to wait for (a bad request, a failed
+  // authentication, a guard refusal), else from the posted task. Never
+  // throws. Nothing personal is read before the entry is durable, as in
+  // Handle. The Handler and everything `post` and `done` use must outlive
+  // the answer (api::Server::Stop waits for every one).
+  using Post = std::function<void(std::function<void()>)>;
+  void HandleAsync(const Request& request, Post post, std::function<void(Response)> done);
+  // Whether HandleAsync takes `request`: a cheap look at its method and
+  // target (the routing itself is HandleAsync's).
+  static bool AnswersLater(const Request& request);
+
   // Keeps the guard's picture of the accounts current (no-op without
   // deps.guard or deps.account_repo):
   //  - registers every iam account whose record changed since the previous
@@ -141,7 +164,17 @@ class Handler {
     RouteFn fn;
   };
   void AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn);
-  Response Dispatch(const Request& request, std::string& route_name);
+  // A request HandleAsync answers later: where the answer goes, and what
+  // its metrics need.
+  struct Deferral {
+    Post post;
+    std::function<void(Response)> done;
+    std::chrono::steady_clock::time_point start;
+    std::string route;
+  };
+  // Response::status of a route that will answer through its Deferral.
+  static constexpr int kAnswerLater = -1;
+  Response Dispatch(const Request& request, std::string& route_name, std::shared_ptr<Deferral> deferral = nullptr);
 
   // Routes.
   Response Healthz(Call& c);
@@ -222,8 +255,13 @@ class Handler {
   void ReconcileAuthenticated(AccountId account, UnixMicros now);
 
   // The shared read path (see the file comment). `reveal` may be null.
+  // With c.deferral (HandleAsync), a read allowed so far answers
+  // kAnswerLater and finishes once its entry is durable.
   Response ReadPath(Call& c, int64_t person_id, std::string_view purpose_name, const std::string* reveal_field,
                     std::string_view justification);
+  // The answer to a Gate result (`now`: the request's time, for Retry-After).
+  Response ReadAnswer(const access::ReadResult& res, int64_t person_id, std::string_view purpose_name, bool reveal,
+                      UnixMicros now);
   Response Authenticate(Call& c);  // status 0 on success (fills the Call)
   QuotaLimits LimitsFor(const Call& c) const;
   // Appends durably; on failure the caller answers 503 and reads nothing.

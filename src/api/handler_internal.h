@@ -36,6 +36,7 @@ struct Handler::Call {
   crypto::SecretBytes session_token;                // bearer token, if any
   bool api_key = false;
   UnixMicros now = 0;
+  std::shared_ptr<Deferral> deferral;  // set by HandleAsync: the read may answer later
 };
 
 namespace internal {

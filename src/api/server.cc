@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -53,10 +54,19 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   bool started = false, stopped = false;
+  int64_t deferred = 0;  // HandleAsync answers not written yet (mu)
 
   Impl(Handler& h, ServerOptions o) : handler(h), options(std::move(o)) {}
 
   void Accept();
+  void DeferredStarted() {
+    std::lock_guard lock(mu);
+    ++deferred;
+  }
+  void DeferredDone() {
+    std::lock_guard lock(mu);
+    if (--deferred == 0) cv.notify_all();
+  }
   bool Register(const std::string& addr, const std::shared_ptr<SessionBase>& s);
   void Unregister(const std::string& addr, SessionBase* s);
 };
@@ -174,6 +184,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     req.peer = peer_;
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
+    if (server_.options.async_reads && Handler::AnswersLater(req)) {
+      // A people read: this thread does not wait for its audit sync; the
+      // answer is written from the task the Handler posts back here once
+      // the entry is durable (ServerOptions::async_reads).
+      server_.DeferredStarted();
+      auto self = this->shared_from_this();
+      server_.handler.HandleAsync(
+          req, [self](std::function<void()> task) { asio::post(self->stream_.get_executor(), std::move(task)); },
+          [self, version, keep_alive](Response r) {
+            self->Write(std::move(r), version, keep_alive);
+            self->server_.DeferredDone();
+          });
+      return;
+    }
     if (server_.pool) {
       // Off the I/O thread (ServerOptions::handler_threads); the answer is
       // written back on the session's strand.
@@ -359,6 +383,10 @@ void Server::Stop() {
   {
     std::unique_lock lock(impl_->mu);
     impl_->cv.wait_for(lock, impl_->options.shutdown_grace, [this] { return impl_->sessions.empty(); });
+    // Reads waiting for their audit sync hold tasks that will be posted to
+    // the I/O threads: those must still run (the audit log answers every
+    // append, durable or failed, and is closed only after Stop).
+    impl_->cv.wait(lock, [this] { return impl_->deferred == 0; });
   }
   if (impl_->pool) impl_->pool->join();  // requests in the pool finish (their writes are posted to ioc)
   impl_->work.reset();

@@ -18,8 +18,10 @@
 //   `shutdown_grace`, then stops the threads. The caller then closes the
 //   audit log (sync + final checkpoint).
 //
-// Handler calls run on the I/O threads (they block on the audit fsync, which
-// the log batches across threads); `threads` bounds concurrency.
+// Handler calls run on the handler pool or the I/O threads (they block on
+// the audit fsync, which the log batches across threads), except people
+// reads, which run on the I/O threads without blocking
+// (ServerOptions::async_reads).
 //
 // Thread-safety: Start/Stop/port from one controlling thread.
 // Failure: Create reports a bad certificate/key or a bind failure as a
@@ -51,6 +53,12 @@ struct ServerOptions {
   // (the audit log's group commit) while the I/O threads keep reading and
   // writing. The workers mostly wait on the disk, not on the CPU.
   int handler_threads = 0;
+  // true: a people read (Handler::AnswersLater) runs on the I/O thread
+  // through Handler::HandleAsync, which does not wait for the audit sync:
+  // the thread serves other connections meanwhile, and the answer is written
+  // once the entry is durable. Reads then cost no thread hand-off and share
+  // syncs however many are in flight. false: like every other request.
+  bool async_reads = true;
   int max_connections_per_address = 64;
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};

@@ -66,6 +66,7 @@ Status RunServer(Context& ctx, const ServeArgs& a, const std::function<void(cons
   so.port = static_cast<uint16_t>(std::stoi(port_text));
   so.threads = a.threads;
   so.handler_threads = a.handler_threads;
+  so.async_reads = !a.sync_reads;
   so.tls = !a.insecure_http;
   if (a.insecure_http && so.address != "127.0.0.1" && so.address != "::1" && so.address != "localhost")
     return InvalidArgument("--insecure-http is only allowed on a loopback address (benchmarks)");
@@ -262,6 +263,9 @@ void AddServeCommands(CLI::App& app, Context& ctx) {
                   "Workers that run requests off the I/O threads, so concurrent reads share one audit sync (0: on the I/O threads)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
+  cmd->add_flag("--sync-reads", args->sync_reads,
+                "Run people reads like other requests (a worker waits for each read's audit sync) instead of "
+                "answering them from the I/O thread once their audit entry is durable");
   cmd->add_option("--audit-checkpoint-entries", args->audit_checkpoint_entries,
                   "Sign an audit checkpoint after this many new entries (0: not by count)")
       ->capture_default_str()

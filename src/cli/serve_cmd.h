@@ -39,6 +39,7 @@ struct ServeArgs {
   std::string policy_file;                // default: the compiled-in policy
   int threads = 4;
   int handler_threads = 32;  // api::ServerOptions::handler_threads
+  bool sync_reads = false;   // !api::ServerOptions::async_reads
   // The guard's state is saved to DATA/guard/state this often (and at a
   // graceful stop); 0: only at the stop.
   int guard_save_seconds = 300;

@@ -1,5 +1,8 @@
 // api::Handler without sockets: every route, the read path's order
 // (decide -> quota -> durable audit -> store), and bad input of every kind.
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "access/quota.h"
@@ -28,6 +31,90 @@ TEST_F(ApiFixture, HealthzMetricsOpenApiNeedNoAuth) {
   EXPECT_NE(r.body.find("cloison_http_requests_total{route=\"/v1/healthz\",status=\"200\"} 1"), std::string::npos)
       << r.body;
   EXPECT_NE(r.body.find("# TYPE cloison_http_request_duration_seconds histogram"), std::string::npos);
+}
+
+// HandleAsync (the server's I/O thread): the answer waits for the audit
+// entry without the calling thread; the rest runs in the task it posts.
+class PostedTasks {
+ public:
+  Handler::Post Post() {
+    return [this](std::function<void()> task) {
+      std::lock_guard<std::mutex> l(m_);
+      tasks_.push_back(std::move(task));
+      cv_.notify_all();
+    };
+  }
+  // Waits for one posted task (from the audit log's syncer) and returns it.
+  std::function<void()> Next() {
+    std::unique_lock<std::mutex> l(m_);
+    EXPECT_TRUE(cv_.wait_for(l, std::chrono::seconds(20), [&] { return !tasks_.empty(); }));
+    if (tasks_.empty()) return [] {};
+    auto t = std::move(tasks_.front());
+    tasks_.erase(tasks_.begin());
+    return t;
+  }
+  size_t pending() {
+    std::lock_guard<std::mutex> l(m_);
+    return tasks_.size();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<std::function<void()>> tasks_;
+};
+
+TEST_F(ApiFixture, HandleAsyncAnswersAReadLikeHandleOnlyOnceItsEntryIsDurable) {
+  const std::string token = Login("counsellor");
+  Request req;
+  req.method = "GET";
+  req.target = "/v1/people/101?purpose=accompaniment";
+  req.headers = Bearer(token);
+  req.peer = "10.0.0.1";
+  ASSERT_TRUE(Handler::AnswersLater(req));
+  const Response expected = handler_->Handle(req);
+  ASSERT_EQ(expected.status, 200) << expected.body;
+
+  const uint64_t before = audit_->size();
+  PostedTasks tasks;
+  std::optional<Response> got;
+  handler_->HandleAsync(req, tasks.Post(), [&](Response r) { got = std::move(r); });
+  std::function<void()> finish = tasks.Next();  // posted by the syncer, once the entry is durable
+  EXPECT_FALSE(got.has_value()) << "nothing is answered before the posted task runs";
+  EXPECT_EQ(audit_->size(), before + 1) << "the read's entry is durable before the store is read";
+  finish();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(J(*got)["fields"], J(expected)["fields"]);
+  EXPECT_EQ(AuditEvents().back().kind, audit::EventKind::kRead);
+
+  // A denial waits for its entry too; a bad request is answered at once.
+  got.reset();
+  req.target = "/v1/people/201?purpose=accompaniment";
+  handler_->HandleAsync(req, tasks.Post(), [&](Response r) { got = std::move(r); });
+  tasks.Next()();
+  ASSERT_TRUE(got.has_value());
+  ExpectError(*got, 403, "forbidden");
+  got.reset();
+  req.target = "/v1/people/101";
+  handler_->HandleAsync(req, tasks.Post(), [&](Response r) { got = std::move(r); });
+  ASSERT_TRUE(got.has_value());
+  ExpectError(*got, 400, "invalid_parameter");
+  EXPECT_EQ(tasks.pending(), 0u);
+  const std::string m = Call("GET", "/metrics").body;
+  EXPECT_NE(m.find(R"(cloison_http_request_duration_seconds_count{route="/v1/people/{id}",status_class="2xx"} 2)"),
+            std::string::npos)
+      << m;
+
+  // Only people reads are taken.
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"POST", "/v1/people/101"}, {"GET", "/v1/people/search?q=x"}, {"GET", "/v1/people/101/orientations"},
+           {"GET", "/v1/people/"}, {"GET", "/v1/people/1x"}, {"GET", "/v1/sessions"}}) {
+    Request other;
+    other.method = method;
+    other.target = target;
+    EXPECT_FALSE(Handler::AnswersLater(other)) << method << " " << target;
+  }
 }
 
 TEST_F(ApiFixture, MetricsLatencyByRouteAndStatusClassAndTheAuditLogsCounters) {
