@@ -41,7 +41,7 @@ class File {
   // end of the contents and syncs them. Why: on ext4 an fdatasync that
   // grows the file writes the inode as well, one more round trip to the
   // disk; into space that already exists it writes only the data (measured:
-  // 0.30 ms instead of 0.69 ms per small sync on this project's VM).
+  // about half the time per small sync on this project's VM).
   // Until Truncate (or a reopen and Truncate), the file on disk ends with
   // these zeros; a reopened File counts them in Size(), so the reader of a
   // file that may carry a reservation must recognise them (entries.log:
