@@ -73,6 +73,14 @@ class AccountRepository {
   // --- Sessions.
   virtual StatusOr<int64_t> InsertSession(const Session& s) = 0;
   virtual StatusOr<std::optional<Session>> FindSessionByToken(const crypto::TokenDigest& digest) = 0;
+  // The session with this token digest and its account, in one read (the
+  // authentication of every request); nullopt when no session has it (or
+  // its account is gone).
+  struct SessionAndAccount {
+    Session session;
+    Account account;
+  };
+  virtual StatusOr<std::optional<SessionAndAccount>> FindSessionAndAccountByToken(const crypto::TokenDigest& digest) = 0;
   virtual StatusOr<Session> GetSession(int64_t id) = 0;
   virtual Status TouchSession(int64_t id, UnixMicros now) = 0;
   virtual Status RevokeSession(int64_t id, UnixMicros now) = 0;

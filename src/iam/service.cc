@@ -383,22 +383,23 @@ StatusOr<LoginResult> IamService::Login(const LoginRequest& req) {
 
 StatusOr<Principal> IamService::Authenticate(const crypto::SecretBytes& token) {
   const UnixMicros now = clock_.NowMicros();
-  CLOISON_ASSIGN_OR_RETURN(auto s, repo_.FindSessionByToken(hasher_.Hash("session", token)));
-  if (!s) return Unauthenticated("invalid or expired session");
-  if (!s->Live(options_.sessions, now)) {
-    if (s->revoked_at == 0) CLOISON_RETURN_IF_ERROR(repo_.RevokeSession(s->id, now));
+  CLOISON_ASSIGN_OR_RETURN(auto found, repo_.FindSessionAndAccountByToken(hasher_.Hash("session", token)));
+  if (!found) return Unauthenticated("invalid or expired session");
+  const Session& s = found->session;
+  if (!s.Live(options_.sessions, now)) {
+    if (s.revoked_at == 0) CLOISON_RETURN_IF_ERROR(repo_.RevokeSession(s.id, now));
     return Unauthenticated("invalid or expired session");
   }
-  CLOISON_ASSIGN_OR_RETURN(Account a, repo_.GetAccount(s->account));
+  const Account& a = found->account;
   if (a.status != AccountStatus::kActive) return Unauthenticated("invalid or expired session");
   // The idle timer is refreshed in the database at most every
   // kTouchGranularity: a write (and a disk sync) per request would serialise
   // every read behind it. A session can thus expire up to that much earlier
   // than its idle timeout says, never later.
   constexpr UnixMicros kTouchGranularity = 30'000'000;
-  if (now - s->last_seen_at >= kTouchGranularity || now < s->last_seen_at)
-    CLOISON_RETURN_IF_ERROR(repo_.TouchSession(s->id, now));
-  return MakePrincipal(a, s->mfa, s->id);
+  if (now - s.last_seen_at >= kTouchGranularity || now < s.last_seen_at)
+    CLOISON_RETURN_IF_ERROR(repo_.TouchSession(s.id, now));
+  return MakePrincipal(a, s.mfa, s.id);
 }
 
 StatusOr<Principal> IamService::StepUp(const crypto::SecretBytes& token, const crypto::SecretBytes& code,

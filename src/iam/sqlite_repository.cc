@@ -223,34 +223,35 @@ constexpr const char* kAccountColumns =
     "created_by, approved_by, last_modified_by, daily_read_quota, must_change_password, purpose, scopes, networks, "
     "expires_at";
 
-StatusOr<Account> ReadAccount(const Stmt& s) {
+// Reads the account columns (kAccountColumns) starting at column `c`.
+StatusOr<Account> ReadAccount(const Stmt& s, int c = 0) {
   Account a;
-  a.id = AccountId(s.Int(0));
-  auto kind = ParseAccountKind(s.Text(1));
-  auto status = ParseAccountStatus(s.Text(6));
+  a.id = AccountId(s.Int(c + 0));
+  auto kind = ParseAccountKind(s.Text(c + 1));
+  auto status = ParseAccountStatus(s.Text(c + 6));
   if (!kind || !status) return Corruption(StrCat("iam: account ", a.id.value(), " has an unknown kind or status"));
   a.kind = *kind;
   a.status = *status;
-  a.structure = StructureId(s.Int(2));
-  a.username = s.Text(3);
-  a.display_name = s.Text(4);
-  for (const auto& r : SplitList(s.Text(5))) {
+  a.structure = StructureId(s.Int(c + 2));
+  a.username = s.Text(c + 3);
+  a.display_name = s.Text(c + 4);
+  for (const auto& r : SplitList(s.Text(c + 5))) {
     auto role = ParseRole(r);
     if (!role) return Corruption(StrCat("iam: account ", a.id.value(), " has an unknown role"));
     a.roles.push_back(*role);
   }
-  a.created_at = s.Int(7);
-  a.updated_at = s.Int(8);
-  a.probation_until = s.Int(9);
-  a.created_by = s.OptId(10);
-  a.approved_by = s.OptId(11);
-  a.last_modified_by = s.OptId(12);
-  a.daily_read_quota = s.Int(13);
-  a.must_change_password = s.Int(14) != 0;
-  a.technical.purpose = s.Text(15);
-  a.technical.scopes = SplitList(s.Text(16));
-  a.technical.networks = SplitList(s.Text(17));
-  a.technical.expires_at = s.Int(18);
+  a.created_at = s.Int(c + 7);
+  a.updated_at = s.Int(c + 8);
+  a.probation_until = s.Int(c + 9);
+  a.created_by = s.OptId(c + 10);
+  a.approved_by = s.OptId(c + 11);
+  a.last_modified_by = s.OptId(c + 12);
+  a.daily_read_quota = s.Int(c + 13);
+  a.must_change_password = s.Int(c + 14) != 0;
+  a.technical.purpose = s.Text(c + 15);
+  a.technical.scopes = SplitList(s.Text(c + 16));
+  a.technical.networks = SplitList(s.Text(c + 17));
+  a.technical.expires_at = s.Int(c + 18);
   return a;
 }
 
@@ -282,18 +283,35 @@ void BindAccount(Stmt& s, const Account& a, int first) {
 constexpr const char* kSessionColumns =
     "id, account_id, token_digest, created_at, last_seen_at, revoked_at, source_address, mfa";
 
-Session ReadSession(const Stmt& s) {
+// Reads the session columns (kSessionColumns) starting at column `c`.
+Session ReadSession(const Stmt& s, int c = 0) {
   Session x;
-  x.id = s.Int(0);
-  x.account = AccountId(s.Int(1));
-  auto d = s.Blob(2);
+  x.id = s.Int(c + 0);
+  x.account = AccountId(s.Int(c + 1));
+  auto d = s.Blob(c + 2);
   std::memcpy(x.token_digest.data(), d.data(), std::min(d.size(), x.token_digest.size()));
-  x.created_at = s.Int(3);
-  x.last_seen_at = s.Int(4);
-  x.revoked_at = s.Int(5);
-  x.source_address = s.Text(6);
-  x.mfa = s.Int(7) != 0;
+  x.created_at = s.Int(c + 3);
+  x.last_seen_at = s.Int(c + 4);
+  x.revoked_at = s.Int(c + 5);
+  x.source_address = s.Text(c + 6);
+  x.mfa = s.Int(c + 7) != 0;
   return x;
+}
+
+// "a, b" -> "t.a, t.b": a column list for a join.
+std::string Qualified(std::string_view table, std::string_view columns) {
+  std::string out;
+  for (std::string_view rest = columns; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    std::string_view col = rest.substr(0, comma);
+    while (!col.empty() && col.front() == ' ') col.remove_prefix(1);
+    if (!out.empty()) out += ", ";
+    out += table;
+    out += '.';
+    out += col;
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return out;
 }
 
 constexpr const char* kRequestColumns =
@@ -537,6 +555,27 @@ class SqliteAccountRepository final : public AccountRepository {
     CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<Session>();
     return std::optional<Session>(ReadSession(s));
+  }
+
+  StatusOr<std::optional<SessionAndAccount>> FindSessionAndAccountByToken(const crypto::TokenDigest& digest) override {
+    // One statement (one read transaction) instead of two: this runs for
+    // every authenticated request.
+    static const std::string kSql = StrCat("SELECT ", Qualified("s", kSessionColumns), ", ",
+                                           Qualified("a", kAccountColumns),
+                                           " FROM iam_sessions s JOIN iam_accounts a ON a.id = s.account_id"
+                                           " WHERE s.token_digest=?");
+    static const int kAccountFirst = [] {
+      int n = 1;
+      for (const char* p = kSessionColumns; *p; ++p) n += *p == ',';
+      return n;
+    }();
+    Stmt s(stmts_, kSql.c_str());
+    s.BindBlob(1, digest);
+    CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<SessionAndAccount>();
+    SessionAndAccount out{ReadSession(s), Account()};
+    CLOISON_ASSIGN_OR_RETURN(out.account, ReadAccount(s, kAccountFirst));
+    return std::optional<SessionAndAccount>(std::move(out));
   }
 
   StatusOr<Session> GetSession(int64_t id) override {

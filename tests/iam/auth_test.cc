@@ -189,6 +189,39 @@ TEST_F(AuthTest, IdleTimerIsWrittenAtMostEvery30Seconds) {
   EXPECT_TRUE(svc_->Authenticate(m->session_token).ok());
 }
 
+TEST_F(AuthTest, OneLookupFindsTheSessionAndItsAccountAsTwoWould) {
+  auto l = Try("camille.martin", kPassword, "10.0.0.9");
+  ASSERT_TRUE(l.ok());
+  const crypto::TokenDigest digest = crypto::TokenHasher::FromMaster(master_).Hash("session", l->session_token);
+  auto both = repo_->FindSessionAndAccountByToken(digest);
+  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_TRUE(both->has_value());
+  auto session = repo_->FindSessionByToken(digest);
+  ASSERT_TRUE(session.ok() && session->has_value());
+  auto account = repo_->GetAccount((*session)->account);
+  ASSERT_TRUE(account.ok());
+  const auto& [s, a] = **both;
+  EXPECT_EQ(s.id, (*session)->id);
+  EXPECT_EQ(s.account, (*session)->account);
+  EXPECT_EQ(s.token_digest, (*session)->token_digest);
+  EXPECT_EQ(s.last_seen_at, (*session)->last_seen_at);
+  EXPECT_EQ(s.source_address, "10.0.0.9");
+  EXPECT_EQ(s.mfa, (*session)->mfa);
+  EXPECT_EQ(a.id, account->id);
+  EXPECT_EQ(a.username, "camille.martin");
+  EXPECT_EQ(a.roles, account->roles);
+  EXPECT_EQ(a.status, account->status);
+  EXPECT_EQ(a.structure, account->structure);
+  EXPECT_EQ(a.daily_read_quota, account->daily_read_quota);
+  EXPECT_EQ(a.technical.expires_at, account->technical.expires_at);
+  // An unknown digest finds nothing.
+  crypto::TokenDigest other = digest;
+  other[0] ^= 1;
+  auto none = repo_->FindSessionAndAccountByToken(other);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
 TEST_F(AuthTest, SessionAbsoluteTimeout) {
   auto l = Try("camille.martin", kPassword);
   ASSERT_TRUE(l.ok());
