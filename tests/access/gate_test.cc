@@ -331,11 +331,16 @@ TEST_F(GateTest, AuditFailureMeansNothingIsRead) {
 
 // Begin/Complete (the API's I/O thread): Begin appends nothing and reads
 // nothing; what it hands over is the entry to make durable first.
-TEST_F(GateTest, BeginHandsOverTheEntryAndCompleteReadsOnlyAfterIt) {
-  Gate& g = MakeGate();
+PendingRead BeginPending(Gate& g, const Caller& caller, const ReadRequest& rq) {
   ReadResult done;
   PendingRead pending;
-  ASSERT_FALSE(g.Begin(caller_, Req(101), &done, &pending));
+  EXPECT_FALSE(g.Begin(caller, rq, &done, &pending)) << "answered by Begin alone: " << done.message;
+  return pending;
+}
+
+TEST_F(GateTest, BeginHandsOverTheEntryAndCompleteReadsOnlyAfterIt) {
+  Gate& g = MakeGate();
+  PendingRead pending = BeginPending(g, caller_, Req(101));
   EXPECT_EQ(audit_->size(), 0u) << "Begin appends nothing for an allowed read";
   EXPECT_EQ(pending.entry.kind, audit::EventKind::kRead);
   EXPECT_EQ(pending.entry.persons, std::vector<PersonId>{PersonId(101)});
@@ -349,19 +354,15 @@ TEST_F(GateTest, BeginHandsOverTheEntryAndCompleteReadsOnlyAfterIt) {
 
 TEST_F(GateTest, CompleteAfterAFailedAppendReadsNothing) {
   Gate& g = MakeGate();
-  ReadResult done;
-  PendingRead pending;
-  ASSERT_FALSE(g.Begin(caller_, Req(101), &done, &pending));
-  ReadResult r = g.Complete(caller_, std::move(pending), IOError("disk"));
+  ReadResult r = g.Complete(caller_, BeginPending(g, caller_, Req(101)), IOError("disk"));
   EXPECT_EQ(r.outcome, Outcome::kUnavailable);
   EXPECT_TRUE(r.fields.empty());
+  EXPECT_EQ(audit_->size(), 0u);
 }
 
 TEST_F(GateTest, ADenialIsScoredByTheGuardOnlyInComplete) {
   Gate& g = MakeGate();
-  ReadResult done;
-  PendingRead pending;
-  ASSERT_FALSE(g.Begin(caller_, Req(201), &done, &pending));
+  PendingRead pending = BeginPending(g, caller_, Req(201));
   EXPECT_EQ(pending.entry.kind, audit::EventKind::kDenial);
   EXPECT_TRUE(guard_.seen.empty()) << "the probe is scored once it is recorded";
   ASSERT_TRUE(audit_->Append(pending.entry).ok());
@@ -372,6 +373,7 @@ TEST_F(GateTest, ADenialIsScoredByTheGuardOnlyInComplete) {
   // A bad request is answered by Begin alone.
   access::ReadRequest bad = Req(101);
   bad.purpose = "no_such_purpose";
+  ReadResult done;
   EXPECT_TRUE(g.Begin(caller_, bad, &done, &pending));
   EXPECT_EQ(done.outcome, Outcome::kBadRequest);
 }

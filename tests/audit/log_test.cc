@@ -44,6 +44,16 @@ class LogTest : public ::testing::Test {
     o.origin = "cloison.test/audit/t";
     return o;
   }
+  // Through `ffs`, and no automatic checkpoint (no checkpoint syncs between
+  // the ones a test holds).
+  LogOptions FaultOpts(testing::FaultFs& ffs, bool checkpoint_on_close = true) {
+    LogOptions o = Opts();
+    o.fs = &ffs;
+    o.checkpoint_every_entries = 0;
+    o.checkpoint_every_micros = 0;
+    o.checkpoint_on_close = checkpoint_on_close;
+    return o;
+  }
   Event Ev(int64_t account, int64_t person, int i) {
     Event e;
     e.kind = EventKind::kRead;
@@ -218,11 +228,7 @@ void QueueBehindAHeldSync(AuditLog& log, SyncHold& sync, int n, const std::funct
 TEST_F(LogTest, QueuedAppendersShareOneSync) {
   testing::FaultFs ffs;
   SyncHold sync(ffs);
-  auto o = Opts();
-  o.fs = &ffs;
-  o.checkpoint_every_entries = 0;  // no checkpoint syncs in between
-  o.checkpoint_every_micros = 0;
-  auto log = AuditLog::Open(dir_, o);
+  auto log = AuditLog::Open(dir_, FaultOpts(ffs));
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ((*log)->stats().syncs, 0u);
   constexpr int kWriters = 16;
@@ -279,11 +285,7 @@ class AsyncResults {
 TEST_F(LogTest, AsyncAppendsAreAnsweredOnlyOnceDurableInIndexOrder) {
   testing::FaultFs ffs;
   SyncHold sync(ffs);
-  auto o = Opts();
-  o.fs = &ffs;
-  o.checkpoint_every_entries = 0;
-  o.checkpoint_every_micros = 0;
-  auto log = AuditLog::Open(dir_, o);
+  auto log = AuditLog::Open(dir_, FaultOpts(ffs));
   ASSERT_TRUE(log.ok()) << log.status();
   std::vector<std::thread> ts;
   std::vector<StatusOr<uint64_t>> first(1, StatusOr<uint64_t>(Internal("not run")));
@@ -312,11 +314,7 @@ TEST_F(LogTest, AsyncAppendsAreAnsweredOnlyOnceDurableInIndexOrder) {
 TEST_F(LogTest, AsyncAppendsBehindAFailedSyncGetTheError) {
   testing::FaultFs ffs;
   SyncHold sync(ffs);
-  auto o = Opts();
-  o.fs = &ffs;
-  o.checkpoint_every_entries = 0;
-  o.checkpoint_every_micros = 0;
-  o.checkpoint_on_close = false;
+  const LogOptions o = FaultOpts(ffs, /*checkpoint_on_close=*/false);
   auto log = AuditLog::Open(dir_, o);
   ASSERT_TRUE(log.ok()) << log.status();
   std::vector<std::thread> ts;
@@ -780,11 +778,7 @@ TEST_F(LogTest, FailedSyncIsNotAcknowledgedAndIsSticky) {
 TEST_F(LogTest, FailedSyncFailsEveryQueuedWriterAndNoneHangs) {
   testing::FaultFs ffs;
   SyncHold sync(ffs);
-  auto o = Opts();
-  o.fs = &ffs;
-  o.checkpoint_every_entries = 0;
-  o.checkpoint_every_micros = 0;
-  o.checkpoint_on_close = false;
+  const LogOptions o = FaultOpts(ffs, /*checkpoint_on_close=*/false);
   auto log = AuditLog::Open(dir_, o);
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_TRUE((*log)->Append(Ev(1, 1, 0)).ok());
