@@ -197,7 +197,8 @@ class Gate {
   Status Append(const audit::Event& e);
   // The guard's view of an access by `caller` to `person`; `persons` (which
   // must outlive the result) lists the people it reads.
-  guard::Access AccessFor(const Caller& caller, PersonId person, UnixMicros now, std::span<const PersonId> persons) const;
+  guard::Access AccessFor(const Caller& caller, PersonId person, UnixMicros now,
+                          std::span<const PersonId> persons) const;
   Outcome ApplyVerdict(const Caller& caller, const guard::Verdict& v, UnixMicros now, std::string_view context);
 
   GateDeps deps_;

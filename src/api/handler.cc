@@ -654,19 +654,21 @@ Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_
   rq.reveal_field = reveal_field;
   rq.justification = justification;
   rq.now = c.now;
-  if (c.deferral == nullptr) return ReadAnswer(gate_.Read(CallerFor(c), rq), person_id, purpose_name, reveal_field != nullptr, c.now);
+  const bool reveal = reveal_field != nullptr;
+  if (c.deferral == nullptr) return ReadAnswer(gate_.Read(CallerFor(c), rq), person_id, purpose_name, reveal, c.now);
 
   // HandleAsync: the same path, but this thread does not wait for the sync.
   auto caller = std::make_shared<access::Caller>(CallerFor(c));
   auto pending = std::make_shared<access::PendingRead>();
   access::ReadResult done;
-  if (gate_.Begin(*caller, rq, &done, pending.get())) return ReadAnswer(done, person_id, purpose_name, reveal_field != nullptr, c.now);
+  if (gate_.Begin(*caller, rq, &done, pending.get())) return ReadAnswer(done, person_id, purpose_name, reveal, c.now);
   const auto appended_at = std::chrono::steady_clock::now();
   std::shared_ptr<Deferral> deferral = c.deferral;
-  const audit::Event entry = pending->entry;  // AppendAsync may answer at once, from this thread
+  // AppendAsync encodes the entry before anything else; `pending` lives on
+  // in the callback, and only the posted task moves it.
   deps_.audit->AppendAsync(
-      entry, [this, deferral, caller, pending, person_id, purpose = std::string(purpose_name),
-              reveal = reveal_field != nullptr, now = c.now, appended_at](StatusOr<uint64_t> appended) mutable {
+      pending->entry, [this, deferral, caller, pending, person_id, purpose = std::string(purpose_name),
+              reveal, now = c.now, appended_at](StatusOr<uint64_t> appended) mutable {
         metrics_.RecordAuditAppend(std::chrono::duration_cast<std::chrono::microseconds>(
                                        std::chrono::steady_clock::now() - appended_at)
                                        .count());

@@ -98,8 +98,8 @@ StatusOr<bool> FrameReader::Next(std::string_view* payload, uint64_t* frame_offs
     CLOISON_ASSIGN_OR_RETURN(const uint64_t size, file_.Size());
     CLOISON_ASSIGN_OR_RETURN(const uint64_t data_end, EndOfData(file_, offset_, size));
     if (data_end == offset_) return false;
-    return Corruption(StrCat("zero bytes at offset ", offset_, " where a frame should start, followed by data up to offset ",
-                             data_end));
+    return Corruption(StrCat("zero bytes at offset ", offset_,
+                             " where a frame should start, followed by data up to offset ", data_end));
   }
   if (avail < kFrameHeaderSize) return Corruption(StrCat("short frame header at offset ", offset_));
   const uint32_t len = GetU32(h + 4);

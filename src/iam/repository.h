@@ -80,7 +80,8 @@ class AccountRepository {
     Session session;
     Account account;
   };
-  virtual StatusOr<std::optional<SessionAndAccount>> FindSessionAndAccountByToken(const crypto::TokenDigest& digest) = 0;
+  virtual StatusOr<std::optional<SessionAndAccount>> FindSessionAndAccountByToken(
+      const crypto::TokenDigest& digest) = 0;
   virtual StatusOr<Session> GetSession(int64_t id) = 0;
   virtual Status TouchSession(int64_t id, UnixMicros now) = 0;
   virtual Status RevokeSession(int64_t id, UnixMicros now) = 0;
