@@ -238,34 +238,22 @@ guard::Access Gate::AccessFor(const Caller& caller, PersonId person, UnixMicros 
 
 ReadResult Gate::Complete(const Caller& caller, PendingRead&& pending, const Status& appended) {
   ReadResult out = std::move(pending.result);
-  switch (pending.step) {
-    case PendingRead::Step::kDenied:
-      if (!appended.ok()) {
-        out.outcome = Outcome::kUnavailable;
-        out.message = "the audit log is unavailable";
-        return out;
-      }
-      // A denied attempt is a signal too (probing out-of-scope ids).
-      if (deps_.guard != nullptr) {
-        const PersonId persons[1] = {pending.person};
-        guard::Access access = AccessFor(caller, pending.person, pending.now, persons);
-        access.kind = guard::AccessKind::kDenied;
-        out.verdict = deps_.guard->Assess(access);
-        ApplyVerdict(caller, out.verdict, pending.now, "denied read");
-      }
-      return out;
-    case PendingRead::Step::kQuota:
-      if (!appended.ok()) {
-        out.outcome = Outcome::kUnavailable;
-        out.message = "the audit log is unavailable";
-      }
-      return out;
-    case PendingRead::Step::kRead:
-      break;
-  }
   if (!appended.ok()) {
     out.outcome = Outcome::kUnavailable;
-    out.message = "the audit log is unavailable; nothing was read";
+    out.message = pending.step == PendingRead::Step::kRead ? "the audit log is unavailable; nothing was read"
+                                                           : "the audit log is unavailable";
+    return out;
+  }
+  if (pending.step == PendingRead::Step::kQuota) return out;
+  if (pending.step == PendingRead::Step::kDenied) {
+    // A denied attempt is a signal too (probing out-of-scope ids).
+    if (deps_.guard != nullptr) {
+      const PersonId persons[1] = {pending.person};
+      guard::Access access = AccessFor(caller, pending.person, pending.now, persons);
+      access.kind = guard::AccessKind::kDenied;
+      out.verdict = deps_.guard->Assess(access);
+      ApplyVerdict(caller, out.verdict, pending.now, "denied read");
+    }
     return out;
   }
   if (!options_.read_store || deps_.store == nullptr) return out;

@@ -316,10 +316,15 @@ void Handler::HandleAsync(const Request& request, Post post, std::function<void(
     r = ErrorResponse(500, code::kInternal, "internal error");
   }
   if (r.status == kAnswerLater) return;  // the posted task answers
-  const auto us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - deferral->start).count();
-  metrics_.RecordRequest(route, r.status, us);
-  deferral->done(std::move(r));
+  deferral->route = route;
+  Answer(*deferral, std::move(r));
+}
+
+void Handler::Answer(Deferral& d, Response r) {
+  metrics_.RecordRequest(
+      d.route, r.status,
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - d.start).count());
+  d.done(std::move(r));
 }
 
 Response Handler::Dispatch(const Request& req, std::string& route_name, std::shared_ptr<Deferral> deferral) {
@@ -682,11 +687,7 @@ Response Handler::ReadPath(Call& c, int64_t person_id, std::string_view purpose_
           } catch (...) {
             r = ErrorResponse(500, code::kInternal, "internal error");
           }
-          metrics_.RecordRequest(deferral->route, r.status,
-                                 std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now() - deferral->start)
-                                     .count());
-          deferral->done(std::move(r));
+          Answer(*deferral, std::move(r));
         });
       });
   Response later;

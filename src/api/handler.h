@@ -172,6 +172,8 @@ class Handler {
     std::chrono::steady_clock::time_point start;
     std::string route;
   };
+  // Counts `r` in the metrics under d.route, then hands it to d.done.
+  void Answer(Deferral& d, Response r);
   // Response::status of a route that will answer through its Deferral.
   static constexpr int kAnswerLater = -1;
   Response Dispatch(const Request& request, std::string& route_name, std::shared_ptr<Deferral> deferral = nullptr);

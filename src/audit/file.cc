@@ -23,7 +23,7 @@ Status Errno(std::string_view what, const std::string& path) {
 
 class PosixFile final : public File {
  public:
-  PosixFile(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), end_(size), disk_end_(size) {}
+  PosixFile(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), end_(size) {}
   using File::Append;
   ~PosixFile() override { ::close(fd_); }
 
@@ -31,11 +31,7 @@ class PosixFile final : public File {
     // Not O_APPEND: appends land at the end of the contents, before any
     // reserved zeros. fetch_add gives concurrent appenders their own ranges.
     const uint64_t at = end_.fetch_add(data.size());
-    CLOISON_RETURN_IF_ERROR(WriteAt(at, data.data(), data.size()));
-    uint64_t disk = disk_end_.load();
-    while (at + data.size() > disk && !disk_end_.compare_exchange_weak(disk, at + data.size())) {
-    }
-    return OkStatus();
+    return WriteAt(at, data.data(), data.size());
   }
   Status ReadAt(uint64_t offset, std::span<uint8_t> out, size_t* got) const override {
     size_t done = 0;
@@ -59,12 +55,13 @@ class PosixFile final : public File {
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno("truncate", path_);
     end_.store(size);
-    disk_end_.store(size);
+    reserved_end_.store(0);
     return OkStatus();
   }
   Status Reserve(uint64_t bytes) override {
     const uint64_t want = end_.load() + bytes;
-    const uint64_t disk = disk_end_.load();
+    // Appends past the reservation grew the file themselves.
+    const uint64_t disk = std::max(reserved_end_.load(), end_.load());
     if (want <= disk) return OkStatus();
     // Real zeros, not fallocate: space fallocate'd is "unwritten" on ext4,
     // and the first write into it changes the extent tree, which the sync
@@ -75,7 +72,7 @@ class PosixFile final : public File {
       CLOISON_RETURN_IF_ERROR(WriteAt(at, kZeros.data(), n));
       at += n;
     }
-    disk_end_.store(want);
+    reserved_end_.store(want);
     return Sync();
   }
 
@@ -97,7 +94,7 @@ class PosixFile final : public File {
   int fd_;
   std::string path_;
   std::atomic<uint64_t> end_;       // end of the contents: where Append writes
-  std::atomic<uint64_t> disk_end_;  // end of the file on disk (contents + reserved zeros)
+  std::atomic<uint64_t> reserved_end_{0};  // where the zeros Reserve wrote end (0: none)
 };
 
 class PosixLock final : public FileLock {

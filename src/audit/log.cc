@@ -449,8 +449,6 @@ void AuditLog::SyncLoop() {
     frames.clear();
     hashes.clear();
     sizes.clear();
-    callbacks.clear();
-    dropped.clear();
     frames.swap(queued_frames_);
     hashes.swap(queued_hashes_);
     sizes.swap(queued_sizes_);
