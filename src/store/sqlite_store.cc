@@ -290,6 +290,9 @@ class SqliteStore final : public Store {
 
  private:
   Status PrepareStatements();
+  // CREATE INDEX IF NOT EXISTS for the persons indexes (blind indexes, key
+  // id), with connection settings that make the sort fast.
+  Status BuildPersonIndexes();
   StatusOr<std::vector<crypto::WrappedKey>> LoadKeys(uint32_t& active);
   Status OpenKeyRing();
   // Re-reads the keys table and rebuilds ring_ if another connection (another
@@ -411,7 +414,7 @@ Status SqliteStore::Open() {
     CLOISON_RETURN_IF_ERROR(internal::DropPersonIndexes(db_, catalog_));
     bulk_deferred_ = true;
   } else {
-    CLOISON_RETURN_IF_ERROR(internal::CreatePersonIndexes(db_, catalog_));
+    CLOISON_RETURN_IF_ERROR(BuildPersonIndexes());
   }
   return PrepareStatements();
 }
@@ -1495,10 +1498,28 @@ StatusOr<StoreStats> SqliteStore::Stats() {
   return st;
 }
 
+Status SqliteStore::BuildPersonIndexes() {
+  // Building an index sorts every row's key. SQLite's sorter keeps sorted
+  // runs of up to cache_size pages in memory and spills the rest to temp
+  // storage; with temp_store=MEMORY the spills are malloc'ed chunks that the
+  // kernel must fault in and zero, and large runs sort with poor locality.
+  // Small runs spilled to a temp file (SQLite's temp directory, unlinked on
+  // open; it holds blind-index tags and row ids, no plaintext) build each
+  // blind index of 1.6 M people in about a third of the time
+  // (docs/storage-format.md). The connection's settings are restored after,
+  // whatever the outcome.
+  CLOISON_RETURN_IF_ERROR(db_.Exec("PRAGMA temp_store=FILE; PRAGMA cache_size=-4096", "configure index build"));
+  Status built = internal::CreatePersonIndexes(db_, catalog_);
+  Status restored = db_.Exec(StrCat("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-", options_.cache_mib * 1024),
+                             "configure database");
+  CLOISON_RETURN_IF_ERROR(built);
+  return restored;
+}
+
 Status SqliteStore::FinishBulkLoad() {
   if (!options_.bulk) return OkStatus();
   if (bulk_deferred_) {
-    CLOISON_RETURN_IF_ERROR(internal::CreatePersonIndexes(db_, catalog_));
+    CLOISON_RETURN_IF_ERROR(BuildPersonIndexes());
     bulk_deferred_ = false;
     bulk_map_.Clear();
   }

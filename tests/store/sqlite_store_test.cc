@@ -409,6 +409,38 @@ TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
   EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 4);
 }
 
+// The index build (FinishBulkLoad) runs with its own connection settings
+// (temp file spills, small sort runs): a failure in the middle must leave the
+// store usable and the build retryable.
+TEST_F(StoreTest, BulkIndexBuildFailureIsCorruptionAndCanBeRetried) {
+  auto st = Open(/*bulk=*/true);
+  auto a = st->UpsertPersons(MakePeople(1, 300));
+  ASSERT_TRUE(a.ok()) << a.status();
+  const std::string p2 = std::to_string(a->ids[1].value());
+  {
+    // Damage the file behind the store's back: person 2 takes person 1's NIR tag.
+    RawDb raw(path_);
+    raw.Exec("CREATE TABLE saved AS SELECT bi_nir FROM persons WHERE id = " + p2);
+    raw.Exec("UPDATE persons SET bi_nir = (SELECT bi_nir FROM persons WHERE id = " +
+             std::to_string(a->ids[0].value()) + ") WHERE id = " + p2);
+  }
+  Status s = st->FinishBulkLoad();
+  EXPECT_TRUE(IsCorruption(s)) << s;
+  EXPECT_NE(s.message().find("'nir'"), std::string::npos) << s;
+  // Still usable: reads, and a further load under the bulk rules.
+  auto p = st->GetPerson(a->ids[10]);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_TRUE(st->UpsertPersons(MakePeople(301, 50)).ok());
+  {
+    RawDb raw(path_);
+    raw.Exec("UPDATE persons SET bi_nir = (SELECT bi_nir FROM saved) WHERE id = " + p2);
+    raw.Exec("DROP TABLE saved");
+  }
+  ASSERT_TRUE(st->FinishBulkLoad().ok());
+  EXPECT_EQ(*st->FindPersons("nir", MakePerson(2).fields[F("nir")]), std::vector<PersonId>{a->ids[1]});
+  EXPECT_EQ(st->FindPersons("nir", MakePerson(340).fields[F("nir")]).value().size(), 1u);
+}
+
 TEST_F(StoreTest, BulkLoadWithoutFinishIsCompletedByDestructorOrNextOpen) {
   {
     auto st = Open(/*bulk=*/true);
