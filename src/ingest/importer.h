@@ -13,7 +13,9 @@
 // Messages never contain the values of sensitive fields: they name the line,
 // the field and the problem.
 //
-// Thread-safety: one Importer per thread; it uses the Store from its thread.
+// Thread-safety: one Importer per thread; it uses the Store from its thread
+// only. ImportFile reads and validates on a helper thread of its own (see
+// ImportOptions::read_ahead), joined before it returns.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +44,24 @@ struct ImportReport {
   std::vector<LineError> errors;  // the first `max_errors` rejected lines, in file order
 };
 
+// Lines read and validated, waiting for the store (internal to ImportFile).
+struct ParsedBatch {
+  std::vector<Person> people;
+  std::vector<int64_t> lines;        // the line of each person
+  std::vector<LineError> rejected;   // refused by validation, in line order
+  int64_t records = 0;               // records read into this batch
+  uint64_t bytes_read = 0;           // file position after it, for progress
+  bool last = false;                 // end of file (or a read failure) reached
+  Status status;                     // a read failure: the import fails
+};
+
 struct ImportOptions {
-  size_t batch_size = 5000;
+  size_t batch_size = 5000;  // people per store transaction (0 counts as 1)
   size_t max_errors = 1000;
+  // Read and validate the file on a second thread, up to two batches ahead
+  // of the store's writes (same report, same order; false: all on the
+  // caller's thread).
+  bool read_ahead = true;
   // Called every batch with (bytes read, file size) for a progress bar.
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -65,8 +82,10 @@ class Importer {
  private:
   Importer(store::Store& store, const FieldCatalog& catalog) : store_(&store), catalog_(&catalog) {}
   Status CheckColumns(const std::vector<std::string>& names) const;
-  Status Flush(std::vector<Person>& batch, std::vector<int64_t>& lines, ImportReport& report,
-               const ImportOptions& options);
+  // Writes a batch and adds its counts and rejected lines to `report`.
+  Status Flush(ParsedBatch& batch, ImportReport& report, const ImportOptions& options);
+  // Reads up to `batch_size` valid people (and the rejected lines between them).
+  ParsedBatch ReadBatch(PersonFileReader& reader, size_t batch_size) const;
 
   store::Store* store_;
   const FieldCatalog* catalog_;

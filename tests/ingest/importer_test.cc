@@ -1,6 +1,7 @@
 #include "ingest/importer.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -157,6 +158,129 @@ TEST_F(ImporterTest, IdentifiersOfTwoDifferentPeopleRejectOnlyThatLine) {
   EXPECT_EQ(r->errors[0].line, 2);
   EXPECT_EQ(r->inserted, 1);
   EXPECT_EQ(PersonCount(), 3);
+}
+
+// Several batches, read ahead on the helper thread or inline: the same
+// counts, and the rejected lines of each batch (validation and store
+// refusals) reported in file order.
+TEST_F(ImporterTest, BatchesReadAheadReportInFileOrder) {
+  auto person = [](const std::string& nom, const std::string& nir, int ft) {
+    const bool hugo = nir == "185057800608491";
+    return "ML-67-001,," + nom + (hugo ? ",Hugo,M,1985-05-01," : ",Marie,F,2004-03-12,") + nir + "," +
+           std::to_string(10000000000LL + ft) + ",,,2024-01-15,inscrit\n";
+  };
+  const std::string bad_date = "ML-67-001,,Petit,Lea,F,2003-02-30,,19999999999,,,2024-01-15,inscrit\n";
+  std::string csv = kHeader;
+  csv += person("Un", "290082A00401217", 1);    // 2
+  csv += person("Deux", "185057800608491", 2);  // 3
+  csv += bad_date;                              // 4
+  csv += person("Trois", "", 3);                // 5
+  csv += person("Quatre", "", 4);               // 6  (batch 1: lines 2 3 5 6)
+  csv += bad_date;                              // 7
+  csv += person("Clash", "290082A00401217", 2); // 8  line 2's NIR, line 3's id: refused by the store
+  csv += bad_date;                              // 9
+  csv += person("Cinq", "", 5);                 // 10
+  csv += person("Six", "", 6);                  // 11
+  csv += person("Sept", "", 7);                 // 12 (batch 2: lines 8 10 11 12)
+  csv += person("Huit", "", 8);                 // 13
+  csv += person("Neuf", "", 9);                 // 14
+  csv += person("Dix", "", 10);                 // 15 (batch 3, the last)
+  const std::string path = Write(csv);
+  const uint64_t file_size = std::filesystem::file_size(path);
+
+  std::vector<ImportReport> reports;
+  for (bool read_ahead : {true, false}) {
+    SCOPED_TRACE(read_ahead ? "read ahead" : "inline");
+    // A fresh store each time, so both imports insert.
+    store::SqliteOptions o;
+    o.path = (dir_ / (read_ahead ? "a.db" : "b.db")).string();
+    auto st = store::OpenSqliteStore(o, FieldCatalog::Default(), master_, clock_);
+    ASSERT_TRUE(st.ok()) << st.status();
+    Structure ml;
+    ml.code = "ML-67-001";
+    ml.name = "Mission locale de Strasbourg";
+    ml.kind = StructureKind::kMissionLocale;
+    ASSERT_TRUE((*st)->UpsertStructure(ml).ok());
+    auto imp = Importer::Create(**st, FieldCatalog::Default());
+    ASSERT_TRUE(imp.ok());
+    ImportOptions opts;
+    opts.batch_size = 4;
+    opts.read_ahead = read_ahead;
+    std::vector<uint64_t> progress;
+    opts.progress = [&](uint64_t done, uint64_t total) {
+      EXPECT_EQ(total, file_size);
+      progress.push_back(done);
+    };
+    auto r = imp->ImportFile(path, FileFormat::kCsv, opts);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->records, 14);
+    EXPECT_EQ(r->inserted, 10);
+    EXPECT_EQ(r->updated, 0);
+    EXPECT_EQ(r->rejected, 4);
+    std::vector<int64_t> lines;
+    for (const auto& e : r->errors) lines.push_back(e.line);
+    EXPECT_EQ(lines, (std::vector<int64_t>{4, 7, 8, 9}));
+    ASSERT_EQ(progress.size(), 3u);  // one call per batch
+    EXPECT_LT(progress[0], progress[1]);
+    EXPECT_EQ(progress[2], file_size);
+    EXPECT_EQ((*st)->Stats()->persons, 10);
+    EXPECT_EQ((*st)->FindPersons("ft_id", "10000000010")->size(), 1u);
+    reports.push_back(*r);
+  }
+  ASSERT_EQ(reports.size(), 2u);
+  for (size_t i = 0; i < reports[0].errors.size(); ++i)
+    EXPECT_EQ(reports[0].errors[i].message, reports[1].errors[i].message);
+
+  // The error list is capped, keeping the first lines; the count is not.
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  ASSERT_TRUE(imp.ok());
+  ImportOptions capped;
+  capped.batch_size = 4;
+  capped.max_errors = 2;
+  auto r = imp->ImportFile(path, FileFormat::kCsv, capped);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rejected, 4);
+  ASSERT_EQ(r->errors.size(), 2u);
+  EXPECT_EQ(r->errors[0].line, 4);
+  EXPECT_EQ(r->errors[1].line, 7);
+}
+
+// The store failing for good (not a line's fault) ends the import with that
+// error while the reading thread is ahead of it: no hang, no batch written
+// after the failure.
+TEST_F(ImporterTest, StoreFailureEndsTheImportAndStopsTheReadingThread) {
+  std::string csv = kHeader;
+  for (int i = 0; i < 200; ++i)
+    csv += "ML-67-001,,Nom,Prenom,F,2004-03-12,," + std::to_string(10000000000LL + i) + ",,,2024-01-15,inscrit\n";
+  const std::string path = Write(csv);
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  ASSERT_TRUE(imp.ok());
+  ImportOptions opts;
+  opts.batch_size = 10;
+  int batches = 0;
+  // After the second batch, another connection takes the persons table away
+  // (as a damaged or foreign-modified database would): every later write fails.
+  opts.progress = [&](uint64_t, uint64_t) {
+    if (++batches != 2) return;
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "db").string().c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "ALTER TABLE persons RENAME TO persons_gone", nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  };
+  auto r = imp->ImportFile(path, FileFormat::kCsv, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(std::string(MessageOf(r.status())).find("persons"), std::string::npos) << r.status();
+  EXPECT_EQ(batches, 2);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "db").string().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM persons_gone", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 20);  // the two batches before the failure
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(ImporterTest, BadHeaderWritesNothing) {
