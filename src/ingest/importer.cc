@@ -188,7 +188,9 @@ ParsedBatch Importer::ReadBatch(PersonFileReader& reader, size_t batch_size) con
   batch.people.reserve(batch_size);
   batch.lines.reserve(batch_size);
   RawRecord rec;
-  while (batch.people.size() < batch_size) {
+  // A batch also ends after `batch_size` rejected lines, so that a file of
+  // mostly bad lines is held in memory a bounded part at a time.
+  while (batch.people.size() < batch_size && batch.rejected.size() < batch_size) {
     StatusOr<bool> more = reader.Next(rec);
     if (!more.ok()) {
       batch.status = more.status();

@@ -283,6 +283,29 @@ TEST_F(ImporterTest, StoreFailureEndsTheImportAndStopsTheReadingThread) {
   sqlite3_close(db);
 }
 
+// Mostly bad lines: batches also end after batch_size rejected lines (memory
+// stays bounded), and every one is still counted in file order.
+TEST_F(ImporterTest, ManyBadLinesAreReportedInBoundedBatches) {
+  std::string csv = kHeader;
+  for (int i = 0; i < 30; ++i) csv += "ML-67-001,,Petit,Lea,F,2003-02-30,,19999999999,,,2024-01-15,inscrit\n";
+  csv += "ML-67-001,,Dupont,Marie,F,2004-03-12,,12345678901,,,2024-01-15,inscrit\n";  // line 32
+  auto imp = Importer::Create(*store_, FieldCatalog::Default());
+  ASSERT_TRUE(imp.ok());
+  ImportOptions opts;
+  opts.batch_size = 8;
+  int calls = 0;
+  opts.progress = [&](uint64_t, uint64_t) { ++calls; };
+  auto r = imp->ImportFile(Write(csv), FileFormat::kCsv, opts);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 31);
+  EXPECT_EQ(r->rejected, 30);
+  EXPECT_EQ(r->inserted, 1);
+  ASSERT_EQ(r->errors.size(), 30u);
+  for (size_t i = 0; i < r->errors.size(); ++i) EXPECT_EQ(r->errors[i].line, static_cast<int64_t>(i) + 2);
+  EXPECT_EQ(calls, 4);  // 8 + 8 + 8 rejected, then 6 rejected + 1 person at the end
+  EXPECT_EQ(PersonCount(), 1);
+}
+
 TEST_F(ImporterTest, BadHeaderWritesNothing) {
   auto imp = Importer::Create(*store_, FieldCatalog::Default());
   auto r = imp->ImportFile(Write("structure,nom,prenom,colour\nML-67-001,a,b,c\n"), FileFormat::kCsv);
