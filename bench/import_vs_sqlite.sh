@@ -25,8 +25,11 @@ trap 'rm -rf "$WORK"' EXIT
 export CLOISON_MASTER_KEY=$(openssl rand -hex 32)
 
 # measure LABEL CMD...: runs CMD under /usr/bin/time, records seconds and peak RSS (KiB).
+# Each run starts on a quiet disk: `sync` first, so that no contender pays for
+# the write-back of what the previous step wrote (the CSV, the other stores).
 measure() {
   local label=$1; shift
+  sync
   /usr/bin/time -f "%e %M" -o "$WORK/$label.time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || {
     echo "$label failed:"; cat "$WORK/$label.err"; exit 1; }
   read -r secs kib <"$WORK/$label.time"
