@@ -77,101 +77,124 @@ bool PersonFileReader::ReadLine(std::string& line) {
 
 bool ParseCsvRecord(std::string_view first, std::vector<std::string>& cells, std::string& error,
                     const std::function<bool(std::string&)>& more) {
-  cells.clear();
+  // `cells` keeps its strings' capacity from the previous record: each cell
+  // is assigned in place, and only the cell count is trimmed at the end.
+  size_t n = 0;  // cells filled so far
+  auto next_cell = [&]() -> std::string& {
+    if (n == cells.size()) cells.emplace_back();
+    std::string& c = cells[n++];
+    c.clear();
+    return c;
+  };
+  auto finish = [&](bool ok) {
+    cells.resize(n);
+    return ok;
+  };
   error.clear();
-  std::string current_line(first);
-  std::string cell;
+  std::string continued;  // the physical line being parsed, once past `first`
+  std::string_view line = first;
   size_t i = 0;
+  std::string* cell = &next_cell();
   bool in_quotes = false, was_quoted = false;
   for (;;) {
-    if (i >= current_line.size()) {
+    if (i >= line.size()) {
       if (in_quotes) {
         // A quoted cell continues on the next physical line.
-        std::string next;
-        if (!more(next)) {
+        if (!more(continued)) {
           error = "unterminated quoted value at end of file";
-          cells.push_back(std::move(cell));
-          return false;
+          return finish(false);
         }
-        cell.push_back('\n');
-        current_line = std::move(next);
+        cell->push_back('\n');
+        line = continued;
         i = 0;
         continue;
       }
-      cells.push_back(std::move(cell));
-      return true;
+      return finish(true);
     }
-    const char c = current_line[i];
     if (in_quotes) {
-      if (c == '"') {
-        if (i + 1 < current_line.size() && current_line[i + 1] == '"') {
-          cell.push_back('"');
-          i += 2;
-          continue;
-        }
-        in_quotes = false;
-        ++i;
+      // Copy up to the next quote in one go.
+      const size_t q = line.find('"', i);
+      const size_t stop = q == std::string_view::npos ? line.size() : q;
+      cell->append(line.data() + i, stop - i);
+      i = stop;
+      if (q == std::string_view::npos) continue;
+      if (i + 1 < line.size() && line[i + 1] == '"') {
+        cell->push_back('"');
+        i += 2;
         continue;
       }
-      cell.push_back(c);
+      in_quotes = false;
       ++i;
       continue;
     }
+    const char c = line[i];
     if (c == ',') {
-      cells.push_back(std::move(cell));
-      cell.clear();
+      cell = &next_cell();
       was_quoted = false;
       ++i;
       continue;
     }
     if (c == '"') {
-      if (!cell.empty() || was_quoted) {
-        error = StrCat("stray quote in cell ", static_cast<int64_t>(cells.size() + 1));
-        return false;
+      if (!cell->empty() || was_quoted) {
+        error = StrCat("stray quote in cell ", static_cast<int64_t>(n));
+        return finish(false);
       }
       in_quotes = was_quoted = true;
       ++i;
       continue;
     }
     if (was_quoted) {
-      error = StrCat("text after closing quote in cell ", static_cast<int64_t>(cells.size() + 1));
-      return false;
+      error = StrCat("text after closing quote in cell ", static_cast<int64_t>(n));
+      return finish(false);
     }
-    cell.push_back(c);
-    ++i;
+    // An unquoted run: up to the next separator or quote, in one go.
+    size_t stop = i;
+    while (stop < line.size() && line[stop] != ',' && line[stop] != '"') ++stop;
+    cell->append(line.data() + i, stop - i);
+    i = stop;
   }
 }
 
 bool PersonFileReader::NextCsvRecord(std::vector<std::string>& cells, int64_t& start_line, std::string& error) {
-  std::string line;
   do {
-    if (!ReadLine(line)) return false;
-  } while (line.empty());
+    if (!ReadLine(buf_)) return false;
+  } while (buf_.empty());
   start_line = line_no_;
-  ParseCsvRecord(line, cells, error, [this](std::string& next) { return ReadLine(next); });
+  ParseCsvRecord(buf_, cells, error, [this](std::string& next) { return ReadLine(next); });
   return true;
 }
 
 StatusOr<bool> PersonFileReader::Next(RawRecord& rec) {
-  rec.values.clear();
   rec.parse_error.clear();
   if (format_ == FileFormat::kCsv) {
-    std::vector<std::string> cells;
-    if (!NextCsvRecord(cells, rec.line, rec.parse_error)) {
+    // Steady state allocates nothing: the cells' strings and rec's values
+    // trade buffers (swap) from one record to the next.
+    if (!NextCsvRecord(cells_, rec.line, rec.parse_error)) {
+      rec.values.clear();
       if (std::ferror(file_)) return IOError("read error");
       return false;
     }
-    if (!rec.parse_error.empty()) return true;
-    if (cells.size() != header_.size()) {
-      rec.parse_error = StrCat("expected ", static_cast<int64_t>(header_.size()), " values, found ",
-                               static_cast<int64_t>(cells.size()));
+    if (!rec.parse_error.empty()) {
+      rec.values.clear();
       return true;
     }
-    rec.values.reserve(cells.size());
-    for (size_t i = 0; i < cells.size(); ++i) rec.values.emplace_back(header_[i], std::move(cells[i]));
+    if (cells_.size() != header_.size()) {
+      rec.values.clear();
+      rec.parse_error = StrCat("expected ", static_cast<int64_t>(header_.size()), " values, found ",
+                               static_cast<int64_t>(cells_.size()));
+      return true;
+    }
+    if (rec.values.size() != cells_.size()) {
+      rec.values.clear();
+      for (const std::string& name : header_) rec.values.emplace_back(name, std::string());
+    }
+    for (size_t i = 0; i < cells_.size(); ++i) {
+      if (rec.values[i].first != header_[i]) rec.values[i].first = header_[i];
+      rec.values[i].second.swap(cells_[i]);
+    }
     return true;
   }
-  std::string line;
+  rec.values.clear();
   do {
     if (!ReadLine(buf_)) {
       if (std::ferror(file_)) return IOError("read error");

@@ -59,7 +59,8 @@ class PersonFileReader {
   int64_t line_no_ = 0;
   uint64_t bytes_read_ = 0;
   uint64_t file_size_ = 0;
-  std::string buf_;
+  std::string buf_;                 // the current physical line
+  std::vector<std::string> cells_;  // the current CSV record's cells (reused)
 };
 
 // Splits one CSV record that may span several physical lines. Exposed for tests.

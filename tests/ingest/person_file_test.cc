@@ -33,6 +33,21 @@ TEST(CsvTest, QuotedCellSpansLines) {
   EXPECT_EQ(Cells("1,\"12 rue", {"Victor Hugo\",x"}), (std::vector<std::string>{"1", "12 rue\nVictor Hugo", "x"}));
 }
 
+TEST(CsvTest, ReusedCellsAreResetEachRecord) {
+  std::vector<std::string> cells = {"stale", "stale", "stale", "stale"};
+  std::string error;
+  auto none = [](std::string&) { return false; };
+  ASSERT_TRUE(ParseCsvRecord("a,,\"b,c\"", cells, error, none));
+  EXPECT_EQ(cells, (std::vector<std::string>{"a", "", "b,c"}));
+  ASSERT_TRUE(ParseCsvRecord("", cells, error, none));
+  EXPECT_EQ(cells, (std::vector<std::string>{""}));
+  EXPECT_FALSE(ParseCsvRecord("x,\"y", cells, error, none));
+  EXPECT_NE(error.find("unterminated"), std::string::npos);
+  ASSERT_TRUE(ParseCsvRecord("z", cells, error, none));
+  EXPECT_TRUE(error.empty());
+  EXPECT_EQ(cells, (std::vector<std::string>{"z"}));
+}
+
 TEST(CsvTest, MalformedQuoting) {
   std::vector<std::string> cells;
   std::string error;
@@ -70,6 +85,42 @@ TEST_F(ReaderTest, CsvRecordsCarryTheirLineNumbers) {
   ASSERT_TRUE(*(*r)->Next(rec));
   EXPECT_EQ(rec.line, 5);
   EXPECT_EQ(rec.parse_error, "expected 2 values, found 1");
+  EXPECT_FALSE(*(*r)->Next(rec));
+}
+
+// One RawRecord reused across records of every shape (as the importer does):
+// no value leaks from one record into the next.
+TEST_F(ReaderTest, ReusedRecordCarriesOnlyItsOwnValues) {
+  auto p = Write("b.csv",
+                 "a,b,c\n"
+                 "a-fairly-long-first-value-beyond-sso,x,\n"  // 2
+                 "only,two\n"                                 // 3: wrong count
+                 "\"q\"\"uoted\",\"multi\nline\",\"\"\n"      // 4-5
+                 ",,\n"                                       // 6: all empty
+                 "1,2,3\n");                                  // 7
+  auto r = PersonFileReader::Open(p, FileFormat::kCsv);
+  ASSERT_TRUE(r.ok()) << r.status();
+  RawRecord rec;
+  auto values = [&] {
+    std::vector<std::string> v;
+    for (const auto& [name, value] : rec.values) v.push_back(name + "=" + value);
+    return v;
+  };
+  ASSERT_TRUE(*(*r)->Next(rec));
+  EXPECT_EQ(values(), (std::vector<std::string>{"a=a-fairly-long-first-value-beyond-sso", "b=x", "c="}));
+  ASSERT_TRUE(*(*r)->Next(rec));
+  EXPECT_EQ(rec.line, 3);
+  EXPECT_EQ(rec.parse_error, "expected 3 values, found 2");
+  EXPECT_TRUE(rec.values.empty());
+  ASSERT_TRUE(*(*r)->Next(rec));
+  EXPECT_EQ(rec.line, 4);
+  EXPECT_TRUE(rec.parse_error.empty());
+  EXPECT_EQ(values(), (std::vector<std::string>{"a=q\"uoted", "b=multi\nline", "c="}));
+  ASSERT_TRUE(*(*r)->Next(rec));
+  EXPECT_EQ(rec.line, 6);
+  EXPECT_EQ(values(), (std::vector<std::string>{"a=", "b=", "c="}));
+  ASSERT_TRUE(*(*r)->Next(rec));
+  EXPECT_EQ(values(), (std::vector<std::string>{"a=1", "b=2", "c=3"}));
   EXPECT_FALSE(*(*r)->Next(rec));
 }
 
