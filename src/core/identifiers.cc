@@ -107,7 +107,7 @@ std::string CanonicalFrenchPhone(std::string_view p) {
   std::string digits;
   size_t i = 0;
   if (p.size() >= 3 && p.substr(0, 3) == "+33") {
-    digits = "0";
+    digits.push_back('0');  // (push_back, not = "0": GCC 12 warns falsely on the latter)
     i = 3;
   }
   for (; i < p.size(); ++i) {
