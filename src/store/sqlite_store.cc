@@ -344,6 +344,7 @@ class SqliteStore final : public Store {
 
   std::vector<size_t> enc_fields_;  // catalog indexes of encrypted fields
   std::vector<size_t> bi_fields_;   // catalog indexes of blind-indexed fields (slot order)
+  std::vector<crypto::BlindIndexer::FieldTagger> bi_taggers_;  // indexer_ for each, by slot
   std::vector<int> bi_slot_of_;     // catalog index -> bi slot or -1
   std::vector<size_t> unique_slots_;
 
@@ -384,6 +385,7 @@ Status SqliteStore::Open() {
       bi_slot_of_[i] = static_cast<int>(bi_fields_.size());
       if (def.unique) unique_slots_.push_back(bi_fields_.size());
       bi_fields_.push_back(i);
+      bi_taggers_.push_back(indexer_.ForField(def.name));
     }
   }
 
@@ -964,7 +966,7 @@ void SqliteStore::ComputeTags(std::span<const Person> persons, Chunk& c) const {
       const std::string& v = p.fields[bi_fields_[slot]];
       if (v.empty()) continue;
       std::string canon = CanonicalizeFieldValue(def, v);
-      const auto tag = indexer_.Tag(def.name, canon);
+      const auto tag = bi_taggers_[slot].Tag(canon);
       std::fill(canon.begin(), canon.end(), '\0');  // no plaintext copy left behind in freed memory
       std::memcpy(c.tags.data() + (r * nbi + slot) * kTagSize, tag.data(), kTagSize);
       c.has_tag[r * nbi + slot] = 1;
