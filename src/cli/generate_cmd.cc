@@ -5,13 +5,10 @@
 // CSV / JSON Lines rows, while the main thread writes the previous batch to
 // the store (which encrypts and blind-indexes) and to the files.
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -31,6 +28,7 @@
 #include "core/date.h"
 #include "core/random.h"
 #include "core/field_catalog.h"
+#include "core/bounded_queue.h"
 #include "core/strings.h"
 #include "guard/guard.h"
 #include "policy/policy.h"
@@ -83,49 +81,6 @@ struct Batch {
   std::vector<Orientation> orientations;
   std::string csv, jsonl, orientations_jsonl;
   Status status;
-};
-
-// A bounded single-producer, single-consumer queue of batches.
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
-  void Push(Batch b) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return q_.size() < capacity_ || cancelled_; });
-    if (cancelled_) return;
-    q_.push_back(std::move(b));
-    cv_.notify_all();
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-  void Cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    cv_.notify_all();
-  }
-  bool cancelled() {
-    std::lock_guard lock(mu_);
-    return cancelled_;
-  }
-  std::optional<Batch> Pop() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !q_.empty() || closed_; });
-    if (q_.empty()) return std::nullopt;
-    Batch b = std::move(q_.front());
-    q_.pop_front();
-    cv_.notify_all();
-    return b;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Batch> q_;
-  size_t capacity_;
-  bool closed_ = false, cancelled_ = false;
 };
 
 // Today's date (UTC) from the command's clock: a store generated without
@@ -257,7 +212,7 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
   }
 
   constexpr int64_t kBatch = 8192;
-  BatchQueue queue(3);
+  BoundedQueue<Batch> queue(3);
   std::thread producer([&] {
     sim::PeopleRowFormatter formatter(network, catalog);
     sim::GeneratedPerson gp;
@@ -281,7 +236,7 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
         for (auto& o : gp.orientations) b.orientations.push_back(o);
         b.persons.push_back(std::move(gp.person));
       }
-      queue.Push(std::move(b));
+      if (!queue.Push(std::move(b))) break;
     }
     queue.Close();
   });

@@ -136,39 +136,21 @@ BlindIndexer BlindIndexer::FromMaster(const SecretBytes& master) {
   return BlindIndexer(DeriveSubkey(master, 2, "cloisbix"));
 }
 
-namespace {
-// The keyed hash's state once the key and the field name are absorbed.
-void StartFieldTag(const SecretBytes& key, std::string_view field, crypto_generichash_state& st) {
-  crypto_generichash_init(&st, key.data(), key.size(), BlindIndexer::kTagSize);
-  // Length-prefix the field name so ("ab","c") and ("a","bc") differ.
-  const uint8_t flen = static_cast<uint8_t>(std::min<size_t>(field.size(), 255));
-  crypto_generichash_update(&st, &flen, 1);
-  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(field.data()), flen);
-}
-
-std::array<uint8_t, BlindIndexer::kTagSize> FinishTag(crypto_generichash_state& st, std::string_view value) {
-  std::array<uint8_t, BlindIndexer::kTagSize> out{};
-  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(value.data()), value.size());
-  crypto_generichash_final(&st, out.data(), out.size());
-  return out;
-}
-}  // namespace
-
 std::array<uint8_t, BlindIndexer::kTagSize> BlindIndexer::Tag(std::string_view field,
                                                                std::string_view value) const {
-  crypto_generichash_state st;
-  StartFieldTag(key_, field, st);
-  auto out = FinishTag(st, value);
-  sodium_memzero(&st, sizeof st);
-  return out;
+  return ForField(field).Tag(value);
 }
 
 BlindIndexer::FieldTagger BlindIndexer::ForField(std::string_view field) const {
   static_assert(sizeof(crypto_generichash_state) <= sizeof(FieldTagger::state_), "state buffer too small");
   static_assert(alignof(crypto_generichash_state) <= 64, "state buffer under-aligned");
-  FieldTagger t;
   crypto_generichash_state st;
-  StartFieldTag(key_, field, st);
+  crypto_generichash_init(&st, key_.data(), key_.size(), kTagSize);
+  // Length-prefix the field name so ("ab","c") and ("a","bc") differ.
+  const uint8_t flen = static_cast<uint8_t>(std::min<size_t>(field.size(), 255));
+  crypto_generichash_update(&st, &flen, 1);
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(field.data()), flen);
+  FieldTagger t;
   std::memcpy(t.state_, &st, sizeof st);
   sodium_memzero(&st, sizeof st);
   return t;
@@ -182,9 +164,12 @@ BlindIndexer::FieldTagger::FieldTagger(FieldTagger&& other) noexcept {
 BlindIndexer::FieldTagger::~FieldTagger() { sodium_memzero(state_, sizeof state_); }
 
 std::array<uint8_t, BlindIndexer::kTagSize> BlindIndexer::FieldTagger::Tag(std::string_view value) const {
+  // The field's state is the start of every tag: work on a copy.
   crypto_generichash_state st;
   std::memcpy(&st, state_, sizeof st);
-  auto out = FinishTag(st, value);
+  std::array<uint8_t, kTagSize> out{};
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(value.data()), value.size());
+  crypto_generichash_final(&st, out.data(), out.size());
   sodium_memzero(&st, sizeof st);
   return out;
 }

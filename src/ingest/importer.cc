@@ -1,11 +1,11 @@
 #include "ingest/importer.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <optional>
+#include <system_error>
 #include <thread>
 
+#include "core/bounded_queue.h"
 #include "core/strings.h"
 
 namespace cloison::ingest {
@@ -20,46 +20,6 @@ void AddError(ImportReport& report, const ImportOptions& options, int64_t line, 
   if (report.errors.size() < options.max_errors) report.errors.push_back({line, std::move(msg)});
 }
 
-// A bounded hand-off of parsed batches from the reading thread to the
-// writing one. Close() (by either side) wakes both; after it Push refuses
-// and Pop drains what is left.
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
-
-  // False if the queue was closed (the writer gave up): stop reading.
-  bool Push(ParsedBatch b) {
-    std::unique_lock<std::mutex> l(mu_);
-    room_.wait(l, [&] { return closed_ || items_.size() < capacity_; });
-    if (closed_) return false;
-    items_.push_back(std::move(b));
-    ready_.notify_one();
-    return true;
-  }
-  // Blocks until a batch is there. The reading thread always ends with a
-  // batch marked `last` (or one carrying its failure), so this cannot wait
-  // forever while that thread runs.
-  ParsedBatch Pop() {
-    std::unique_lock<std::mutex> l(mu_);
-    ready_.wait(l, [&] { return !items_.empty(); });
-    ParsedBatch b = std::move(items_.front());
-    items_.pop_front();
-    room_.notify_one();
-    return b;
-  }
-  void Close() {
-    std::lock_guard<std::mutex> l(mu_);
-    closed_ = true;
-    room_.notify_all();
-  }
-
- private:
-  const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable room_, ready_;
-  std::deque<ParsedBatch> items_;
-  bool closed_ = false;
-};
 }  // namespace
 
 StatusOr<Importer> Importer::Create(store::Store& store, const FieldCatalog& catalog) {
@@ -227,7 +187,7 @@ StatusOr<ImportReport> Importer::ImportFile(const std::string& path, FileFormat 
   // second thread, a batch or two ahead of the store's writes, which stay on
   // this thread. The reader and ToPerson's maps are only touched there until
   // it is joined. If the thread cannot start, batches are read inline.
-  BatchQueue queue(2);
+  BoundedQueue<ParsedBatch> queue(2);
   std::thread reading;
   if (options.read_ahead) {
     try {
@@ -235,29 +195,34 @@ StatusOr<ImportReport> Importer::ImportFile(const std::string& path, FileFormat 
         for (;;) {
           ParsedBatch b = ReadBatch(*reader, batch_size);
           const bool last = b.last;
-          if (!queue.Push(std::move(b)) || last) return;
+          if (!queue.Push(std::move(b)) || last) break;
         }
+        queue.Close();
       });
     } catch (const std::system_error&) {
       // inline below
     }
   }
   struct Joiner {
-    BatchQueue& q;
+    BoundedQueue<ParsedBatch>& q;
     std::thread& t;
     ~Joiner() {
-      q.Close();  // a reader blocked on a full queue gives up
+      q.Cancel();  // a reader blocked on a full queue gives up
       if (t.joinable()) t.join();
     }
   } joiner{queue, reading};
+  auto next = [&]() -> std::optional<ParsedBatch> {
+    if (reading.joinable()) return queue.Pop();
+    return ReadBatch(*reader, batch_size);
+  };
 
   ImportReport report;
-  for (;;) {
-    ParsedBatch batch = reading.joinable() ? queue.Pop() : ReadBatch(*reader, batch_size);
-    CLOISON_RETURN_IF_ERROR(batch.status);
-    CLOISON_RETURN_IF_ERROR(Flush(batch, report, options));
-    if (options.progress) options.progress(batch.bytes_read, reader->file_size());
-    if (batch.last) break;
+  // The reader's batches end with one marked `last`, so the loop stops there.
+  while (std::optional<ParsedBatch> batch = next()) {
+    CLOISON_RETURN_IF_ERROR(batch->status);
+    CLOISON_RETURN_IF_ERROR(Flush(*batch, report, options));
+    if (options.progress) options.progress(batch->bytes_read, reader->file_size());
+    if (batch->last) break;
   }
   return report;
 }

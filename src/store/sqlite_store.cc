@@ -246,8 +246,7 @@ class SqliteStore final : public Store {
       : options_(options),
         catalog_(catalog),
         master_(master),
-        clock_(clock),
-        indexer_(crypto::BlindIndexer::FromMaster(master)) {}
+        clock_(clock) {}
 
   ~SqliteStore() override {
     if (bulk_deferred_) (void)FinishBulkLoad();  // best effort; loaders call it themselves
@@ -339,12 +338,12 @@ class SqliteStore final : public Store {
   const FieldCatalog catalog_;  // a copy: the layout below is derived from it
   const crypto::SecretBytes master_;  // wraps new data keys on rotation
   const Clock& clock_;
-  crypto::BlindIndexer indexer_;
   std::shared_ptr<const crypto::KeyRing> ring_;
 
   std::vector<size_t> enc_fields_;  // catalog indexes of encrypted fields
   std::vector<size_t> bi_fields_;   // catalog indexes of blind-indexed fields (slot order)
-  std::vector<crypto::BlindIndexer::FieldTagger> bi_taggers_;  // indexer_ for each, by slot
+  // The blind-index tagger of each, by slot (keyed from master_).
+  std::vector<crypto::BlindIndexer::FieldTagger> bi_taggers_;
   std::vector<int> bi_slot_of_;     // catalog index -> bi slot or -1
   std::vector<size_t> unique_slots_;
 
@@ -377,6 +376,7 @@ class SqliteStore final : public Store {
 
 Status SqliteStore::Open() {
   CLOISON_RETURN_IF_ERROR(crypto::InitCrypto());
+  const crypto::BlindIndexer indexer = crypto::BlindIndexer::FromMaster(master_);
   for (size_t i = 0; i < catalog_.size(); ++i) {
     const FieldDef& def = catalog_.at(i);
     if (def.encrypted()) enc_fields_.push_back(i);
@@ -385,7 +385,7 @@ Status SqliteStore::Open() {
       bi_slot_of_[i] = static_cast<int>(bi_fields_.size());
       if (def.unique) unique_slots_.push_back(bi_fields_.size());
       bi_fields_.push_back(i);
-      bi_taggers_.push_back(indexer_.ForField(def.name));
+      bi_taggers_.push_back(indexer.ForField(def.name));
     }
   }
 
@@ -1309,7 +1309,7 @@ StatusOr<std::vector<PersonId>> SqliteStore::FindPersons(std::string_view field,
   if (slot < 0) return InvalidArgument(StrCat("field '", field, "' has no blind index"));
   const FieldDef& def = catalog_.at(*index);
   std::string canon = CanonicalizeFieldValue(def, value);
-  const auto tag = indexer_.Tag(def.name, canon);
+  const auto tag = bi_taggers_[static_cast<size_t>(slot)].Tag(canon);
   std::fill(canon.begin(), canon.end(), '\0');
   const Stmt& s = find_by_tag_[slot];
   ScopedReset r(s);
