@@ -203,7 +203,7 @@ Status DropPersonIndexes(Db& db, const FieldCatalog& catalog) {
     if (!def.blind_index) continue;
     CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DROP INDEX IF EXISTS \"", IndexName(def), "\""), "drop blind index"));
   }
-  return db.Exec("DROP INDEX IF EXISTS persons_key_id", "drop key id index");
+  return db.Exec("CREATE INDEX IF NOT EXISTS persons_key_id ON persons(key_id)", "create key id index");
 }
 
 }  // namespace cloison::store::internal

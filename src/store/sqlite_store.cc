@@ -996,27 +996,32 @@ void SqliteStore::LayoutBlobs(std::span<const Person> persons, Chunk& c) const {
 
 void SqliteStore::EncryptRows(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead,
                               uint32_t key_id, size_t row_begin, size_t row_end) const {
-  thread_local std::string ad;
-  thread_local std::vector<uint8_t> ct;
+  // One group per person: its values are encrypted together (one subkey
+  // derivation, see Aead::EncryptGroup) straight into their slots.
+  thread_local std::vector<std::string> ads;
+  thread_local std::vector<crypto::AeadItem> items;
   const size_t nenc = enc_fields_.size();
+  if (ads.size() < nenc) ads.resize(nenc);
   for (size_t r = row_begin; r < row_end; ++r) {
     const Person& p = persons[c.begin + r];
+    items.clear();
     for (size_t e = 0; e < nenc; ++e) {
       const uint32_t len = c.blob_len[r * nenc + e];
       if (len == 0) continue;
       const FieldDef& def = catalog_.at(enc_fields_[e]);
       const std::string& v = p.fields[enc_fields_[e]];
+      std::string& ad = ads[e];
       ad.clear();
       AppendFieldAssociatedData(PersonId(c.ids[r]), def.name, key_id, ad);
-      ct.clear();
-      aead.EncryptTo(crypto::AsBytes(v), crypto::AsBytes(ad), ct);
       uint8_t* slot = c.blobs.data() + c.blob_off[r * nenc + e];
       slot[0] = static_cast<uint8_t>(key_id >> 24);
       slot[1] = static_cast<uint8_t>(key_id >> 16);
       slot[2] = static_cast<uint8_t>(key_id >> 8);
       slot[3] = static_cast<uint8_t>(key_id);
-      std::memcpy(slot + kKeyIdPrefixSize, ct.data(), std::min<size_t>(ct.size(), len - kKeyIdPrefixSize));
+      // LayoutBlobs sized the slot as key id + overhead + value.
+      items.push_back({crypto::AsBytes(v), crypto::AsBytes(ad), slot + kKeyIdPrefixSize});
     }
+    aead.EncryptGroup(items);
   }
 }
 

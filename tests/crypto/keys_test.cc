@@ -146,7 +146,9 @@ TEST_F(KeysTest, FieldTaggerMatchesTag) {
       EXPECT_EQ(t.Tag(v), bi.Tag(field, v)) << field.size() << " " << len;
       EXPECT_EQ(t.Tag(v), t.Tag(v));  // the tagger's state is not consumed
     }
-    if (field.size() < 255) EXPECT_NE(t.Tag("1"), bi.Tag(field + "x", "1"));  // (longer names are cut to 255)
+    if (field.size() < 255) {
+      EXPECT_NE(t.Tag("1"), bi.Tag(field + "x", "1"));  // (longer names are cut to 255)
+    }
   }
 }
 

@@ -378,7 +378,9 @@ TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
     auto st = Open(/*bulk=*/true);
     {
       RawDb raw(path_);
-      EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_%'"), 0);
+      EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 0);
+      // Kept: appended to in order during the load.
+      EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name = 'persons_key_id'"), 1);
     }
     auto a = st->UpsertPersons(MakePeople(1, 700));
     ASSERT_TRUE(a.ok()) << a.status();
