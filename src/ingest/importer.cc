@@ -14,6 +14,7 @@ namespace {
 constexpr std::string_view kStructure = "structure";
 constexpr std::string_view kCounsellor = "conseiller";
 constexpr std::string_view kOtherStructures = "autres_structures";
+constexpr size_t kNoField = static_cast<size_t>(-1);
 
 void AddError(ImportReport& report, const ImportOptions& options, int64_t line, std::string msg) {
   ++report.rejected;
@@ -55,13 +56,15 @@ Status Importer::ToPerson(const RawRecord& rec, Person& p) const {
   std::vector<bool> present(catalog_->size(), false);
   std::string_view counsellor;
   bool has_structure = false;
-  for (const auto& [name, raw] : rec.values) {
+  if (position_index_.size() < rec.values.size()) position_index_.resize(rec.values.size(), {std::string(), kNoField});
+  for (size_t pos = 0; pos < rec.values.size(); ++pos) {
+    const auto& [name, raw] = rec.values[pos];
     // Surrounding spaces are an artefact of hand-made files, never meaningful.
     std::string_view value = raw;
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
     if (name == kStructure) {
-      auto it = structures_.find(std::string(value));
+      auto it = structures_.find(value);
       if (value.empty()) return InvalidArgument("'structure' is required");
       if (it == structures_.end()) return InvalidArgument(StrCat("unknown structure '", value, "'"));
       p.referent_structure = it->second;
@@ -73,7 +76,7 @@ Status Importer::ToPerson(const RawRecord& rec, Person& p) const {
       while (start < value.size()) {
         size_t end = value.find(';', start);
         if (end == std::string_view::npos) end = value.size();
-        std::string code(value.substr(start, end - start));
+        std::string_view code = value.substr(start, end - start);
         if (!code.empty()) {
           auto it = structures_.find(code);
           if (it == structures_.end()) return InvalidArgument(StrCat("unknown structure '", code, "'"));
@@ -82,8 +85,15 @@ Status Importer::ToPerson(const RawRecord& rec, Person& p) const {
         start = end + 1;
       }
     } else {
-      auto idx = catalog_->IndexOf(name);
-      if (!idx) return InvalidArgument(StrCat("unknown field '", name, "'"));
+      auto& cached = position_index_[pos];
+      std::optional<size_t> idx;
+      if (cached.second != kNoField && cached.first == name) {
+        idx = cached.second;
+      } else {
+        idx = catalog_->IndexOf(name);
+        if (!idx) return InvalidArgument(StrCat("unknown field '", name, "'"));
+        cached = {name, *idx};
+      }
       if (present[*idx]) return InvalidArgument(StrCat("field '", name, "' given twice"));
       present[*idx] = true;
       const FieldDef& def = catalog_->at(*idx);
@@ -96,7 +106,7 @@ Status Importer::ToPerson(const RawRecord& rec, Person& p) const {
     if (!present[i] && catalog_->at(i).required)
       return InvalidArgument(StrCat("field '", catalog_->at(i).name, "': is required"));
   if (!counsellor.empty()) {
-    auto it = agents_.find(std::string(counsellor));
+    auto it = agents_.find(counsellor);
     if (it == agents_.end()) return InvalidArgument(StrCat("unknown counsellor '", counsellor, "'"));
     if (it->second.structure != p.referent_structure &&
         std::find(p.other_structures.begin(), p.other_structures.end(), it->second.structure) ==

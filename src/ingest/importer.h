@@ -87,14 +87,26 @@ class Importer {
   // Reads up to `batch_size` valid people (and the rejected lines between them).
   ParsedBatch ReadBatch(PersonFileReader& reader, size_t batch_size) const;
 
+  // Lookups by string_view without building a std::string per cell.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using NameMap = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
+
   store::Store* store_;
   const FieldCatalog* catalog_;
-  std::unordered_map<std::string, StructureId> structures_;
+  NameMap<StructureId> structures_;
   struct AgentRef {
     AccountId id;
     StructureId structure;
   };
-  std::unordered_map<std::string, AgentRef> agents_;
+  NameMap<AgentRef> agents_;
+  // The catalog index of the value at each position of the last record (a
+  // file's records name their fields in the same order): saves a catalog
+  // lookup per value. Touched only by the thread running ToPerson.
+  mutable std::vector<std::pair<std::string, size_t>> position_index_;
 };
 
 }  // namespace cloison::ingest

@@ -1,8 +1,13 @@
 #include "store/schema.h"
 
+#include <algorithm>
+#include <cstring>
+#include <future>
+#include <optional>
 #include <set>
 
 #include "core/strings.h"
+#include "crypto/keys.h"
 
 namespace cloison::store::internal {
 
@@ -88,7 +93,182 @@ CREATE TABLE decoys(
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
-std::string IndexName(const FieldDef& def) { return StrCat("persons_bi_", def.name); }
+// The index on persons(bi_<name>) of stores before blind-index tables.
+std::string LegacyIndexName(const FieldDef& def) { return StrCat("persons_bi_", def.name); }
+
+std::string Quoted(const std::string& name) { return StrCat("\"", name, "\""); }
+std::string TriggerName(const FieldDef& def, std::string_view what) { return StrCat("blind_", def.name, "_", what); }
+
+Status DropTriggers(Db& db, const FieldDef& def);
+
+// Creates the table if missing. Its triggers, if some were left (the table
+// was dropped by hand), are dropped with it, so that CreatePersonIndexes
+// fills the new table instead of trusting it empty.
+Status CreateBlindTable(Db& db, const FieldDef& def) {
+  CLOISON_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                              "read schema"));
+  const std::string name = BlindTable(def);  // bound SQLITE_STATIC: must outlive the step
+  s.BindText(1, name);
+  CLOISON_ASSIGN_OR_RETURN(bool exists, db.StepRow(s, "read schema"));
+  if (exists) return OkStatus();
+  CLOISON_RETURN_IF_ERROR(DropTriggers(db, def));
+  return db.Exec(StrCat("CREATE TABLE IF NOT EXISTS ", Quoted(BlindTable(def)),
+                        "(tag BLOB NOT NULL, person_id INTEGER NOT NULL, PRIMARY KEY(",
+                        def.unique ? "tag" : "tag, person_id", ")) WITHOUT ROWID"),
+                 StrCat("create blind index table for field '", def.name, "'"));
+}
+
+Status DropTriggers(Db& db, const FieldDef& def) {
+  for (const char* what : {"insert", "update", "delete"})
+    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DROP TRIGGER IF EXISTS ", Quoted(TriggerName(def, what))),
+                                    StrCat("drop blind index trigger for field '", def.name, "'")));
+  return OkStatus();
+}
+
+// The triggers that keep blind_<name> equal to persons' bi_<name> column
+// from then on. A unique field's table refuses a second person with the
+// same tag: the write fails with a constraint error, as a UNIQUE index did.
+Status CreateTriggers(Db& db, const FieldDef& def) {
+  const std::string t = Quoted(BlindTable(def));
+  const std::string c = Quoted(BlindColumn(def));
+  const std::string what = StrCat("create blind index trigger for field '", def.name, "'");
+  CLOISON_RETURN_IF_ERROR(db.Exec(
+      StrCat("CREATE TRIGGER ", Quoted(TriggerName(def, "insert")), " AFTER INSERT ON persons WHEN new.", c,
+             " IS NOT NULL BEGIN INSERT INTO ", t, "(tag, person_id) VALUES(new.", c, ", new.id); END"),
+      what));
+  CLOISON_RETURN_IF_ERROR(db.Exec(
+      StrCat("CREATE TRIGGER ", Quoted(TriggerName(def, "update")), " AFTER UPDATE OF ", c,
+             " ON persons WHEN old.", c, " IS NOT new.", c, " BEGIN DELETE FROM ", t, " WHERE tag = old.", c,
+             " AND person_id = old.id; INSERT INTO ", t, "(tag, person_id) SELECT new.", c,
+             ", new.id WHERE new.", c, " IS NOT NULL; END"),
+      what));
+  return db.Exec(StrCat("CREATE TRIGGER ", Quoted(TriggerName(def, "delete")), " AFTER DELETE ON persons WHEN old.",
+                        c, " IS NOT NULL BEGIN DELETE FROM ", t, " WHERE tag = old.", c,
+                        " AND person_id = old.id; END"),
+                 what);
+}
+
+// All three of the field's triggers exist.
+StatusOr<bool> HasTriggers(Db& db, const FieldDef& def) {
+  CLOISON_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                                              "name IN (?, ?, ?)",
+                                              "read schema"));
+  // Bound SQLITE_STATIC: the names must outlive the step.
+  const std::string names[] = {TriggerName(def, "insert"), TriggerName(def, "update"), TriggerName(def, "delete")};
+  for (int i = 0; i < 3; ++i) s.BindText(i + 1, names[i]);
+  CLOISON_ASSIGN_OR_RETURN(bool row, db.StepRow(s, "read schema"));
+  return row && s.ColumnInt(0) == 3;
+}
+
+// Inserts `v` (sorted) into def's table, replacing its content; drops the
+// field's old column index and creates its triggers.
+Status InsertSorted(Db& db, const FieldDef& def, const std::vector<BlindEntry>& v) {
+  constexpr size_t kTag = crypto::BlindIndexer::kTagSize;
+  if (def.unique)
+    for (size_t i = 1; i < v.size(); ++i)
+      if (std::memcmp(v[i].tag, v[i - 1].tag, kTag) == 0)
+        return Corruption(StrCat("two people share a value of unique field '", def.name, "'"));
+  CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DELETE FROM ", Quoted(BlindTable(def))), "clear blind index"));
+  // Many rows per statement: within one statement SQLite's cursor stays on
+  // the B-tree's last leaf and each ascending key is appended there; a
+  // statement per row would descend from the root every time (about 3x
+  // slower).
+  auto insert_sql = [&](size_t rows) {
+    std::string sql = StrCat("INSERT INTO ", Quoted(BlindTable(def)), "(tag, person_id) VALUES");
+    for (size_t i = 0; i < rows; ++i) sql += i == 0 ? "(?, ?)" : ",(?, ?)";
+    return sql;
+  };
+  constexpr size_t kRowsPerInsert = 512;
+  std::optional<Stmt> full;
+  for (size_t begin = 0; begin < v.size(); begin += kRowsPerInsert) {
+    const size_t rows = std::min(kRowsPerInsert, v.size() - begin);
+    std::optional<Stmt> partial;
+    if (rows == kRowsPerInsert && !full) {
+      CLOISON_ASSIGN_OR_RETURN(Stmt st, db.Prepare(insert_sql(rows), "write blind index"));
+      full.emplace(std::move(st));
+    } else if (rows != kRowsPerInsert) {
+      CLOISON_ASSIGN_OR_RETURN(Stmt st, db.Prepare(insert_sql(rows), "write blind index"));
+      partial.emplace(std::move(st));
+    }
+    const Stmt& put = rows == kRowsPerInsert ? *full : *partial;
+    ScopedReset r(put);
+    for (size_t i = 0; i < rows; ++i) {
+      put.BindBlob(static_cast<int>(2 * i + 1), std::span<const uint8_t>(v[begin + i].tag, kTag));
+      put.BindInt(static_cast<int>(2 * i + 2), v[begin + i].person_id);
+    }
+    CLOISON_RETURN_IF_ERROR(db.StepDone(put, "write blind index"));
+  }
+  CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DROP INDEX IF EXISTS ", Quoted(LegacyIndexName(def))),
+                                  "drop old blind index"));
+  return CreateTriggers(db, def);
+}
+
+// Reads every tag of `fields` from persons' columns in one scan.
+Status ScanBlindColumns(Db& db, const std::vector<const FieldDef*>& fields,
+                        std::vector<std::vector<BlindEntry>>& entries) {
+  constexpr size_t kTag = crypto::BlindIndexer::kTagSize;
+  entries.assign(fields.size(), {});
+  std::string cols;
+  for (const FieldDef* def : fields) cols += StrCat(", ", Quoted(BlindColumn(*def)));
+  CLOISON_ASSIGN_OR_RETURN(int64_t count, db.QueryInt("SELECT count(*) FROM persons", "count persons"));
+  for (auto& e : entries) e.reserve(static_cast<size_t>(count));
+  CLOISON_ASSIGN_OR_RETURN(Stmt scan, db.Prepare(StrCat("SELECT id", cols, " FROM persons"), "read blind index"));
+  for (;;) {
+    CLOISON_ASSIGN_OR_RETURN(bool row, db.StepRow(scan, "read blind index"));
+    if (!row) break;
+    const int64_t id = scan.ColumnInt(0);
+    for (size_t f = 0; f < fields.size(); ++f) {
+      if (scan.ColumnIsNull(static_cast<int>(f + 1))) continue;
+      auto tag = scan.ColumnBlob(static_cast<int>(f + 1));
+      if (tag.size() != kTag)
+        return Corruption(StrCat("person ", id, ": blind index of field '", fields[f]->name, "' is ", tag.size(),
+                                 " bytes, not ", kTag));
+      BlindEntry& e = entries[f].emplace_back();
+      std::memcpy(e.tag, tag.data(), kTag);
+      e.person_id = id;
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+// Sorted in memory and inserted in key order, so each table is built by
+// appending to its B-tree. (SQLite's own CREATE INDEX sorted through its
+// external sorter: 2-3 s per field for 1.6 M people against about 1.5 s
+// this way.) The next field is sorted on a helper thread while this one is
+// inserted.
+Status FillBlindTables(Db& db, const std::vector<const FieldDef*>& fields,
+                       std::vector<std::vector<BlindEntry>>& entries) {
+  constexpr size_t kTag = crypto::BlindIndexer::kTagSize;
+  if (entries.size() != fields.size()) return Internal("blind index entries do not match the fields");
+  auto sort = [&entries](size_t f) {
+    std::sort(entries[f].begin(), entries[f].end(), [](const BlindEntry& a, const BlindEntry& b) {
+      const int c = std::memcmp(a.tag, b.tag, kTag);
+      return c != 0 ? c < 0 : a.person_id < b.person_id;
+    });
+  };
+  std::future<void> next;
+  if (!fields.empty()) next = std::async(std::launch::async, sort, 0);
+  Status status;
+  for (size_t f = 0; f < fields.size() && status.ok(); ++f) {
+    next.get();
+    if (f + 1 < fields.size()) next = std::async(std::launch::async, sort, f + 1);
+    status = InsertSorted(db, *fields[f], entries[f]);
+    std::vector<BlindEntry>().swap(entries[f]);  // release before the next field's inserts
+  }
+  if (next.valid()) next.wait();  // never leave the helper touching `entries`
+  return status;
+}
+
+// Refills the blind-index tables of `fields` from persons' columns.
+static Status RebuildBlindTables(Db& db, const std::vector<const FieldDef*>& fields) {
+  std::vector<std::vector<BlindEntry>> entries;
+  CLOISON_RETURN_IF_ERROR(ScanBlindColumns(db, fields, entries));
+  return FillBlindTables(db, fields, entries);
+}
+
+namespace {
 
 struct ColumnInfo {
   std::string name;
@@ -106,10 +286,12 @@ StatusOr<std::vector<ColumnInfo>> PersonColumns(Db& db) {
   return out;
 }
 
+
 }  // namespace
 
 std::string ValueColumn(const FieldDef& def) { return StrCat("f_", def.name); }
 std::string BlindColumn(const FieldDef& def) { return StrCat("bi_", def.name); }
+std::string BlindTable(const FieldDef& def) { return StrCat("blind_", def.name); }
 
 Status Migrate(Db& db) {
   CLOISON_ASSIGN_OR_RETURN(int64_t version, db.QueryInt("PRAGMA user_version", "read schema version"));
@@ -174,6 +356,7 @@ Status SyncCatalogColumns(Db& db, const FieldCatalog& catalog, int64_t now_micro
     if (def.blind_index && !find_column(bcol))
       CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("ALTER TABLE persons ADD COLUMN \"", bcol, "\" BLOB"),
                                       StrCat("add blind index column for field '", def.name, "'")));
+    if (def.blind_index) CLOISON_RETURN_IF_ERROR(CreateBlindTable(db, def));
     ScopedReset r(put_reg);
     put_reg.BindText(1, def.name);
     put_reg.BindInt(2, def.encrypted());
@@ -186,24 +369,35 @@ Status SyncCatalogColumns(Db& db, const FieldCatalog& catalog, int64_t now_micro
 }
 
 Status CreatePersonIndexes(Db& db, const FieldCatalog& catalog) {
+  std::vector<const FieldDef*> missing;
   for (const FieldDef& def : catalog.fields()) {
     if (!def.blind_index) continue;
-    Status s = db.Exec(StrCat("CREATE ", def.unique ? "UNIQUE " : "", "INDEX IF NOT EXISTS \"", IndexName(def),
-                              "\" ON persons(\"", BlindColumn(def), "\")"),
-                       StrCat("create blind index for field '", def.name, "'"));
-    if (!s.ok() && s.code() == absl::StatusCode::kInvalidArgument)
-      return Corruption(StrCat("two people share a value of unique field '", def.name, "'"));
-    CLOISON_RETURN_IF_ERROR(s);
+    CLOISON_ASSIGN_OR_RETURN(bool has, HasTriggers(db, def));
+    if (!has) missing.push_back(&def);
+  }
+  if (!missing.empty()) {
+    Txn txn(db);
+    CLOISON_RETURN_IF_ERROR(txn.Begin());
+    for (const FieldDef* def : missing) CLOISON_RETURN_IF_ERROR(DropTriggers(db, *def));  // partial sets
+    CLOISON_RETURN_IF_ERROR(RebuildBlindTables(db, missing));
+    CLOISON_RETURN_IF_ERROR(txn.Commit());
   }
   return db.Exec("CREATE INDEX IF NOT EXISTS persons_key_id ON persons(key_id)", "create key id index");
 }
 
 Status DropPersonIndexes(Db& db, const FieldCatalog& catalog) {
+  Txn txn(db);
+  CLOISON_RETURN_IF_ERROR(txn.Begin());
   for (const FieldDef& def : catalog.fields()) {
     if (!def.blind_index) continue;
-    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DROP INDEX IF EXISTS \"", IndexName(def), "\""), "drop blind index"));
+    CLOISON_RETURN_IF_ERROR(DropTriggers(db, def));
+    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DELETE FROM ", Quoted(BlindTable(def))), "clear blind index"));
+    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DROP INDEX IF EXISTS ", Quoted(LegacyIndexName(def))),
+                                    "drop old blind index"));
   }
-  return db.Exec("CREATE INDEX IF NOT EXISTS persons_key_id ON persons(key_id)", "create key id index");
+  CLOISON_RETURN_IF_ERROR(
+      db.Exec("CREATE INDEX IF NOT EXISTS persons_key_id ON persons(key_id)", "create key id index"));
+  return txn.Commit();
 }
 
 }  // namespace cloison::store::internal

@@ -166,12 +166,92 @@ TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
                         "f_nir", "bi_nir", "bi_ft_id", "bi_ft_id_legacy", "bi_email", "f_telephone"})
     EXPECT_TRUE(cols.count(c)) << c;
   EXPECT_FALSE(cols.count("bi_telephone"));
-  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name='persons_bi_nir' "
-                    "AND sql LIKE 'CREATE UNIQUE%'"),
+  // Blind indexes: a table per field, keyed on the tag alone for a unique
+  // field, kept by three triggers each.
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='blind_nir' "
+                    "AND sql LIKE '%PRIMARY KEY(tag))%'"),
             1);
-  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name='persons_bi_email' "
-                    "AND sql NOT LIKE 'CREATE UNIQUE%'"),
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='blind_email' "
+                    "AND sql LIKE '%PRIMARY KEY(tag, person_id))%'"),
             1);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 12);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 0);
+}
+
+// The triggers keep each blind-index table equal to the persons column
+// through inserts, updates (re-imports that change a value) and deletes, and
+// a unique field's table refuses a second person even when a write goes
+// around the store's own checks.
+TEST_F(StoreTest, BlindIndexTablesFollowEveryWrite) {
+  auto st = Open();
+  auto people = MakePeople(1, 5);
+  auto r = st->UpsertPersons(people);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string old_email = people[2].fields[F("email")];
+  people[2].id = r->ids[2];
+  people[2].fields[F("email")] = "nouvelle.adresse@exemple.fr";
+  people[2].fields[F("ft_id")] = "";
+  ASSERT_TRUE(st->UpsertPersons(std::span<const Person>(&people[2], 1)).ok());
+  EXPECT_TRUE(st->FindPersons("email", old_email)->empty());
+  EXPECT_EQ(*st->FindPersons("email", "Nouvelle.Adresse@exemple.fr"), std::vector<PersonId>{r->ids[2]});
+  EXPECT_TRUE(st->FindPersons("ft_id", MakePerson(3).fields[F("ft_id")])->empty());
+  EXPECT_EQ(*st->FindPersons("nir", people[2].fields[F("nir")]), std::vector<PersonId>{r->ids[2]});
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir"), 5);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_ft_id"), 4);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_email"), 5);
+    // Around the store: person 2 takes person 1's NIR tag. Refused.
+    char* err = nullptr;
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const std::string sql = "UPDATE persons SET bi_nir = (SELECT bi_nir FROM persons WHERE id = " +
+                            std::to_string(r->ids[0].value()) + ") WHERE id = " + std::to_string(r->ids[1].value());
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_CONSTRAINT);
+    sqlite3_free(err);
+    sqlite3_close(db);
+    raw.Exec("DELETE FROM persons WHERE id = " + std::to_string(r->ids[4].value()));
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir"), 4);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_email"), 4);
+  }
+  EXPECT_TRUE(st->FindPersons("nir", people[4].fields[F("nir")])->empty());
+}
+
+// A store from before blind-index tables (persons_bi_* indexes on the
+// columns) gets its tables built from the columns on open, and the old
+// indexes dropped.
+TEST_F(StoreTest, StoreWithColumnIndexesGetsBlindIndexTables) {
+  std::vector<PersonId> ids;
+  {
+    auto st = Open();
+    auto r = st->UpsertPersons(MakePeople(1, 40));
+    ASSERT_TRUE(r.ok());
+    ids = r->ids;
+  }
+  {
+    RawDb raw(path_);
+    // As such a store is: no tables, no triggers. (For e-mail, the table
+    // alone is dropped: its left-over triggers must not make the new, empty
+    // table look complete.)
+    for (const char* f : {"nir", "ft_id", "ft_id_legacy"}) {
+      raw.Exec(StrCat("DROP TABLE blind_", f));
+      for (const char* t : {"insert", "update", "delete"}) raw.Exec(StrCat("DROP TRIGGER blind_", f, "_", t));
+    }
+    raw.Exec("DROP TABLE blind_email");
+    raw.Exec("CREATE UNIQUE INDEX persons_bi_nir ON persons(bi_nir); CREATE INDEX persons_bi_email ON persons(bi_email)");
+  }
+  auto st = Open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st->FindPersons("nir", MakePerson(17).fields[F("nir")]), std::vector<PersonId>{ids[16]});
+  EXPECT_EQ(*st->FindPersons("email", MakePerson(40).fields[F("email")]), std::vector<PersonId>{ids[39]});
+  // Re-importing still matches (through the rebuilt tables), never duplicates.
+  auto again = st->UpsertPersons(MakePeople(1, 40));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->updated, 40);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir"), 40);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 0);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 12);
 }
 
 TEST_F(StoreTest, PersonsRoundTripAndMaskLimitsDecryption) {
@@ -378,7 +458,7 @@ TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
     auto st = Open(/*bulk=*/true);
     {
       RawDb raw(path_);
-      EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 0);
+      EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 0);
       // Kept: appended to in order during the load.
       EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name = 'persons_key_id'"), 1);
     }
@@ -408,7 +488,9 @@ TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
     EXPECT_EQ(d->updated, 2);
   }
   RawDb raw(path_);
-  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 4);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 12);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir"), 1201);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir WHERE person_id NOT IN (SELECT id FROM persons)"), 0);
 }
 
 // The index build (FinishBulkLoad) runs with its own connection settings
@@ -420,11 +502,13 @@ TEST_F(StoreTest, BulkIndexBuildFailureIsCorruptionAndCanBeRetried) {
   ASSERT_TRUE(a.ok()) << a.status();
   const std::string p2 = std::to_string(a->ids[1].value());
   {
-    // Damage the file behind the store's back: person 2 takes person 1's NIR tag.
+    // Another connection writes behind the store's back: a person holding
+    // person 1's NIR tag. (The store then cannot trust the tags it kept in
+    // memory and scans the table, which finds the duplicate.)
     RawDb raw(path_);
-    raw.Exec("CREATE TABLE saved AS SELECT bi_nir FROM persons WHERE id = " + p2);
-    raw.Exec("UPDATE persons SET bi_nir = (SELECT bi_nir FROM persons WHERE id = " +
-             std::to_string(a->ids[0].value()) + ") WHERE id = " + p2);
+    raw.Exec("INSERT INTO persons(id, referent_structure_id, key_id, bi_nir) SELECT 999999, "
+             "referent_structure_id, key_id, bi_nir FROM persons WHERE id = " +
+             std::to_string(a->ids[0].value()));
   }
   Status s = st->FinishBulkLoad();
   EXPECT_TRUE(IsCorruption(s)) << s;
@@ -435,12 +519,39 @@ TEST_F(StoreTest, BulkIndexBuildFailureIsCorruptionAndCanBeRetried) {
   ASSERT_TRUE(st->UpsertPersons(MakePeople(301, 50)).ok());
   {
     RawDb raw(path_);
-    raw.Exec("UPDATE persons SET bi_nir = (SELECT bi_nir FROM saved) WHERE id = " + p2);
-    raw.Exec("DROP TABLE saved");
+    raw.Exec("DELETE FROM persons WHERE id = 999999");
   }
   ASSERT_TRUE(st->FinishBulkLoad().ok());
   EXPECT_EQ(*st->FindPersons("nir", MakePerson(2).fields[F("nir")]), std::vector<PersonId>{a->ids[1]});
   EXPECT_EQ(st->FindPersons("nir", MakePerson(340).fields[F("nir")]).value().size(), 1u);
+}
+
+// A load of new people only (the common case) builds the tables from the
+// tags it kept while writing, not from a second read of the table; a batch
+// that was rolled back must leave no entry behind.
+TEST_F(StoreTest, BulkLoadOfNewPeopleBuildsTablesEqualToTheColumns) {
+  auto st = Open(/*bulk=*/true);
+  ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 900)).ok());
+  std::vector<Person> bad = MakePeople(2000, 300);
+  bad[250].fields[F("nir")] = MakePerson(3).fields[F("nir")];  // person 3's NIR, person 4's ft_id:
+  bad[250].fields[F("ft_id")] = MakePerson(4).fields[F("ft_id")];  // two people match, the batch is refused
+  EXPECT_EQ(st->UpsertPersons(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(st->UpsertPersons(MakePeople(901, 100)).ok());
+  ASSERT_TRUE(st->FinishBulkLoad().ok());
+  RawDb raw(path_);
+  for (const char* f : {"nir", "ft_id", "ft_id_legacy", "email"}) {
+    const std::string col = StrCat("bi_", f), table = StrCat("blind_", f);
+    const int64_t in_column = raw.Int(StrCat("SELECT count(*) FROM persons WHERE ", col, " IS NOT NULL"));
+    EXPECT_GT(in_column, 0) << f;
+    EXPECT_EQ(raw.Int(StrCat("SELECT count(*) FROM ", table)), in_column) << f;
+    EXPECT_EQ(raw.Int(StrCat("SELECT count(*) FROM persons p JOIN ", table, " b ON b.person_id = p.id AND b.tag = p.",
+                             col)),
+              in_column)
+        << f;
+  }
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 12);
+  EXPECT_EQ(*st->FindPersons("nir", MakePerson(950).fields[F("nir")]), std::vector<PersonId>{PersonId(950)});
+  EXPECT_TRUE(st->FindPersons("nir", MakePerson(2100).fields[F("nir")])->empty());  // rolled back
 }
 
 TEST_F(StoreTest, BulkLoadWithoutFinishIsCompletedByDestructorOrNextOpen) {
@@ -450,13 +561,17 @@ TEST_F(StoreTest, BulkLoadWithoutFinishIsCompletedByDestructorOrNextOpen) {
   }  // destructor builds the indexes
   {
     RawDb raw(path_);
-    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 4);
-    // Simulate a crashed load: indexes gone.
-    raw.Exec("DROP INDEX persons_bi_nir; DROP INDEX persons_bi_email");
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 12);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_email"), 100);
+    // Simulate a crashed load: triggers gone, tables empty or partial.
+    raw.Exec("DROP TRIGGER blind_nir_insert; DELETE FROM blind_nir; DROP TRIGGER blind_email_update;"
+             "DELETE FROM blind_email WHERE person_id > 50");
   }
   auto st = Open();
   RawDb raw(path_);
-  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 4);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 12);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir"), 100);
+  EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_email"), 100);
   EXPECT_EQ(st->FindPersons("nir", MakePerson(5).fields[F("nir")])->size(), 1u);
 }
 
@@ -666,7 +781,8 @@ unique = true
     EXPECT_TRUE(cols.count("f_niveau_etude"));
     EXPECT_TRUE(cols.count("f_telephone_secours"));
     EXPECT_TRUE(cols.count("bi_telephone_secours"));
-    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE name = 'persons_bi_telephone_secours'"), 1);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE name = 'blind_telephone_secours'"), 1);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE name LIKE 'blind_telephone_secours_%'"), 3);
   }
   auto old = st->GetPerson(first);
   ASSERT_TRUE(old.ok()) << old.status();
