@@ -203,6 +203,8 @@ Status InsertSorted(Db& db, const FieldDef& def, const std::vector<BlindEntry>& 
   return CreateTriggers(db, def);
 }
 
+static_assert(sizeof(BlindEntry::tag) == crypto::BlindIndexer::kTagSize, "BlindEntry holds one whole tag");
+
 // Reads every tag of `fields` from persons' columns in one scan.
 Status ScanBlindColumns(Db& db, const std::vector<const FieldDef*>& fields,
                         std::vector<std::vector<BlindEntry>>& entries) {

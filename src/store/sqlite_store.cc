@@ -6,8 +6,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
