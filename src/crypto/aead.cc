@@ -95,6 +95,48 @@ void XChaCha20Poly1305::EncryptGroup(std::span<const AeadItem> items) const {
   }
 }
 
+namespace {
+
+// ChaCha20-Poly1305 (IETF, RFC 8439 section 2.8) for one short value, from
+// libsodium's own ChaCha20 and Poly1305: the same bytes as
+// crypto_aead_chacha20poly1305_ietf_encrypt_detached (the tests compare them
+// for every length up to and past the limits below), in one keystream call
+// and one MAC call instead of two and seven. For a person's 10-20-byte
+// values libsodium's per-call set-up, not the cipher, was most of a bulk
+// load's encryption time. Values or associated data longer than the
+// buffers take libsodium's AEAD function.
+constexpr size_t kShortValue = 192;
+constexpr size_t kShortAd = 128;
+
+void SealShort(uint8_t* ct, uint8_t* tag, std::span<const uint8_t> pt, std::span<const uint8_t> ad,
+               const uint8_t* nonce12, const uint8_t* key) {
+  // Block 0 of the keystream gives the one-time Poly1305 key; the value is
+  // XORed with the keystream from block 1 on.
+  alignas(16) uint8_t stream[64 + kShortValue];
+  std::memset(stream, 0, 64);
+  if (!pt.empty()) std::memcpy(stream + 64, pt.data(), pt.size());
+  crypto_stream_chacha20_ietf_xor_ic(stream, stream, 64 + pt.size(), nonce12, 0, key);
+  if (!pt.empty()) std::memcpy(ct, stream + 64, pt.size());
+  // MAC input: ad || pad16 || ciphertext || pad16 || le64(|ad|) || le64(|ct|).
+  alignas(16) uint8_t mac[kShortAd + 15 + kShortValue + 15 + 16];
+  size_t n = 0;
+  auto put = [&](const uint8_t* p, size_t len) {
+    if (len != 0) std::memcpy(mac + n, p, len);
+    n += len;
+    const size_t pad = (16 - len % 16) % 16;
+    std::memset(mac + n, 0, pad);
+    n += pad;
+  };
+  put(ad.data(), ad.size());
+  put(stream + 64, pt.size());
+  for (uint64_t len : {static_cast<uint64_t>(ad.size()), static_cast<uint64_t>(pt.size())})
+    for (int b = 0; b < 8; ++b) mac[n++] = static_cast<uint8_t>(len >> (8 * b));
+  crypto_onetimeauth_poly1305(tag, mac, n, stream);
+  sodium_memzero(stream, 64 + pt.size());
+}
+
+}  // namespace
+
 void XChaCha20Poly1305::EncryptGroupWithPrefix(std::span<const AeadItem> items,
                                                std::span<const uint8_t, 16> prefix) const {
   static_assert(kMaxGroup <= 256, "the item index must fit the nonce's counter byte");
@@ -111,10 +153,15 @@ void XChaCha20Poly1305::EncryptGroupWithPrefix(std::span<const AeadItem> items,
     std::memset(out + 16, 0, 8);
     out[16] = static_cast<uint8_t>(i);
     std::memcpy(inner + 4, out + 16, 8);
-    crypto_aead_chacha20poly1305_ietf_encrypt_detached(out + kNonceSize, out + kNonceSize + it.plaintext.size(),
-                                                       nullptr, it.plaintext.data(), it.plaintext.size(),
-                                                       it.associated_data.data(), it.associated_data.size(),
-                                                       nullptr, inner, subkey);
+    uint8_t* ct = out + kNonceSize;
+    uint8_t* tag = ct + it.plaintext.size();
+    if (it.plaintext.size() <= kShortValue && it.associated_data.size() <= kShortAd) {
+      SealShort(ct, tag, it.plaintext, it.associated_data, inner, subkey);
+    } else {
+      crypto_aead_chacha20poly1305_ietf_encrypt_detached(ct, tag, nullptr, it.plaintext.data(), it.plaintext.size(),
+                                                         it.associated_data.data(), it.associated_data.size(),
+                                                         nullptr, inner, subkey);
+    }
   }
   sodium_memzero(subkey, sizeof subkey);
 }

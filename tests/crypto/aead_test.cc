@@ -146,6 +146,41 @@ TEST(XChaCha20Poly1305Test, GroupMatchesOneByOneEncryption) {
   EXPECT_TRUE(IsCorruption(aead->Decrypt(outs[3], AsBytes(ads[0])).status()));
 }
 
+// The group path seals short values itself (one ChaCha20 call, one
+// Poly1305 call) and long ones with libsodium's AEAD: both must give
+// libsodium's XChaCha20-Poly1305 bytes, at every padding boundary of the
+// plaintext and the associated data, on both sides of the short limits.
+TEST(XChaCha20Poly1305Test, GroupMatchesLibsodiumAtEveryBoundary) {
+  SecretBytes key(32);
+  SecureRandom::Instance().Fill(std::span<uint8_t>(key.mutable_data(), key.size()));
+  auto aead = *XChaCha20Poly1305::Create(key);
+  std::vector<uint8_t> prefix(16);
+  SecureRandom::Instance().Fill(prefix);
+  const size_t pt_lengths[] = {0, 1, 15, 16, 17, 31, 48, 63, 64, 65, 128, 191, 192, 193, 300, 1000};
+  const size_t ad_lengths[] = {0, 1, 15, 16, 17, 40, 127, 128, 129, 200};
+  for (size_t pl : pt_lengths) {
+    for (size_t al : ad_lengths) {
+      std::string pt(pl, '\0'), ad(al, '\0');
+      for (size_t i = 0; i < pl; ++i) pt[i] = static_cast<char>(i * 7 + pl);
+      for (size_t i = 0; i < al; ++i) ad[i] = static_cast<char>(i * 13 + al);
+      std::vector<uint8_t> out(pl + XChaCha20Poly1305::kOverhead, 0xee);
+      // Item 3 of a group: the nonce's index byte is not zero.
+      std::vector<std::vector<uint8_t>> filler(3, std::vector<uint8_t>(1 + XChaCha20Poly1305::kOverhead));
+      std::vector<AeadItem> items;
+      for (auto& f : filler) items.push_back({AsBytes("x"), AsBytes("y"), f.data()});
+      items.push_back({AsBytes(pt), AsBytes(ad), out.data()});
+      aead->EncryptGroupWithPrefix(items, std::span<const uint8_t, 16>(prefix.data(), 16));
+      std::vector<uint8_t> nonce = prefix;
+      nonce.resize(24, 0);
+      nonce[16] = 3;
+      ASSERT_EQ(ToHex(out), ToHex(aead->EncryptWithNonce(AsBytes(pt), AsBytes(ad),
+                                                         std::span<const uint8_t, 24>(nonce.data(), 24))))
+          << "plaintext " << pl << " bytes, associated data " << al << " bytes";
+      ASSERT_EQ(*aead->Decrypt(out, AsBytes(ad)), pt);
+    }
+  }
+}
+
 // Random prefixes: distinct nonces within a group, across groups, and past
 // kMaxGroup items (a new prefix every kMaxGroup).
 TEST(XChaCha20Poly1305Test, GroupNoncesNeverRepeat) {
