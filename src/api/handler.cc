@@ -26,6 +26,37 @@ namespace internal {
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  if (!IsValidUtf8(s)) {
+    out += Dump(json(std::string(s)));  // the replacement rules are nlohmann's
+    return;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
 Response JsonResponse(int status, const json& j) {
   Response r;
   r.status = status;
@@ -753,11 +784,44 @@ Response Handler::ReadAnswer(const access::ReadResult& res, int64_t person_id, s
       return ErrorResponse(503, code::kUnavailable, res.message);
   }
 
-  json fields = json::object();
-  for (size_t i = 0; i < res.field_names.size() && i < res.fields.size(); ++i) fields[res.field_names[i]] = res.fields[i];
-  json j = {{"id", person_id}, {"purpose", std::string(purpose_name)}, {"rule", res.rule_id}, {"fields", fields}};
-  if (reveal) j["revealed"] = res.revealed;
-  Response r = JsonResponse(200, j);
+  // Written directly, not through a json tree (which cost a quarter of a
+  // read's instructions): the same bytes, members in name order as
+  // nlohmann's std::map gives them, a field named twice taking its last value.
+  const size_t n = std::min(res.field_names.size(), res.fields.size());
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return res.field_names[a] < res.field_names[b]; });
+  Response r;
+  r.status = 200;
+  std::string& out = r.body;
+  out.reserve(64 + 48 * n);
+  out.append("{\"fields\":{");
+  bool first = true;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = order[k];
+    if (k + 1 < n && res.field_names[order[k + 1]] == res.field_names[i]) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(out, res.field_names[i]);
+    out.push_back(':');
+    AppendJsonString(out, res.fields[i]);
+  }
+  out.append("},\"id\":");
+  out.append(StrCat(person_id));
+  out.append(",\"purpose\":");
+  AppendJsonString(out, purpose_name);
+  if (reveal) {
+    out.append(",\"revealed\":[");
+    for (size_t i = 0; i < res.revealed.size(); ++i) {
+      if (i) out.push_back(',');
+      AppendJsonString(out, res.revealed[i]);
+    }
+    out.push_back(']');
+  }
+  out.append(",\"rule\":");
+  AppendJsonString(out, res.rule_id);
+  out.push_back('}');
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }

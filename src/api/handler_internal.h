@@ -44,6 +44,10 @@ namespace internal {
 // Compact JSON; invalid UTF-8 in strings is replaced, never thrown on.
 std::string Dump(const nlohmann::json& j);
 Response JsonResponse(int status, const nlohmann::json& j);
+// Appends `s` as a JSON string, byte for byte what Dump gives for it
+// (control characters escaped, UTF-8 passed through, invalid UTF-8 replaced
+// by U+FFFD): for answers written directly rather than through a json tree.
+void AppendJsonString(std::string& out, std::string_view s);
 // "2025-10-09T12:00:00Z".
 std::string FormatTime(UnixMicros t);
 // " 'name'" when `s` is a short identifier safe to echo, else "".

@@ -166,6 +166,40 @@ void XChaCha20Poly1305::EncryptGroupWithPrefix(std::span<const AeadItem> items,
   sodium_memzero(subkey, sizeof subkey);
 }
 
+std::vector<StatusOr<std::string>> XChaCha20Poly1305::DecryptGroup(std::span<const AeadOpenItem> items) const {
+  std::vector<StatusOr<std::string>> out;
+  out.reserve(items.size());
+  uint8_t subkey[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
+  uint8_t prefix[16];
+  bool have_subkey = false;
+  uint8_t inner[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
+  for (const AeadOpenItem& it : items) {
+    const std::span<const uint8_t> ct = it.ciphertext;
+    if (ct.size() < kOverhead) {
+      out.push_back(Corruption("ciphertext too short"));
+      continue;
+    }
+    if (!have_subkey || std::memcmp(prefix, ct.data(), 16) != 0) {
+      std::memcpy(prefix, ct.data(), 16);
+      crypto_core_hchacha20(subkey, prefix, key_.data(), nullptr);
+      have_subkey = true;
+    }
+    std::memcpy(inner + 4, ct.data() + 16, 8);
+    const size_t len = ct.size() - kOverhead;
+    std::string pt(len, '\0');
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(reinterpret_cast<uint8_t*>(pt.data()), nullptr,
+                                                           ct.data() + kNonceSize, len, ct.data() + kNonceSize + len,
+                                                           it.associated_data.data(), it.associated_data.size(),
+                                                           inner, subkey) != 0) {
+      out.push_back(Corruption("ciphertext does not authenticate (wrong key, tampered, or moved)"));
+      continue;
+    }
+    out.push_back(std::move(pt));
+  }
+  sodium_memzero(subkey, sizeof subkey);
+  return out;
+}
+
 StatusOr<std::string> XChaCha20Poly1305::Decrypt(std::span<const uint8_t> ct, std::span<const uint8_t> ad) const {
   if (ct.size() < kOverhead) return Corruption("ciphertext too short");
   std::string pt(ct.size() - kOverhead, '\0');

@@ -32,6 +32,12 @@ struct AeadItem {
   uint8_t* out = nullptr;
 };
 
+// One value of a group opened together (see Aead::DecryptGroup).
+struct AeadOpenItem {
+  std::span<const uint8_t> ciphertext;
+  std::span<const uint8_t> associated_data;
+};
+
 class Aead {
  public:
   virtual ~Aead() = default;
@@ -46,6 +52,15 @@ class Aead {
   // written together (the sensitive fields of one person): an implementation
   // may share per-message setup between them, never a nonce.
   virtual void EncryptGroup(std::span<const AeadItem> items) const = 0;
+  // Decrypts each item exactly as Decrypt would (same results, same errors),
+  // in order. Meant for values read together (one person's fields): an
+  // implementation may share per-message setup between them.
+  virtual std::vector<StatusOr<std::string>> DecryptGroup(std::span<const AeadOpenItem> items) const {
+    std::vector<StatusOr<std::string>> out;
+    out.reserve(items.size());
+    for (const AeadOpenItem& it : items) out.push_back(Decrypt(it.ciphertext, it.associated_data));
+    return out;
+  }
 };
 
 class XChaCha20Poly1305 final : public Aead {
@@ -75,6 +90,11 @@ class XChaCha20Poly1305 final : public Aead {
   // Groups of more than kMaxGroup items take a new prefix every kMaxGroup.
   static constexpr size_t kMaxGroup = 256;
   void EncryptGroup(std::span<const AeadItem> items) const override;
+  // Derives the subkey once for each run of items whose nonces share their
+  // first 16 bytes (values written by one EncryptGroup), then opens each
+  // with libsodium's ChaCha20-Poly1305 (which checks the tag in constant
+  // time before releasing anything).
+  std::vector<StatusOr<std::string>> DecryptGroup(std::span<const AeadOpenItem> items) const override;
   // Deterministic variant for known-answer tests only: caller supplies the nonce.
   std::vector<uint8_t> EncryptWithNonce(std::span<const uint8_t> plaintext, std::span<const uint8_t> ad,
                                         std::span<const uint8_t, kNonceSize> nonce) const;

@@ -43,6 +43,18 @@ class AccountRepository {
   // Runs fn in one transaction: all of its writes or none. Not reentrant.
   virtual Status InTransaction(const std::function<Status()>& fn) = 0;
 
+  // Changes whenever anything this repository reads may have changed: a
+  // write through it (even one rolled back), or a commit to the database by
+  // any other connection, in this process or another (the CLI suspending an
+  // account while the server runs). Equal stamps mean no change in between,
+  // so a cache validated by it is never stale. Costs one small statement.
+  struct ChangeStamp {
+    int64_t others = 0;  // SQLite's data_version: commits by other connections
+    int64_t own = 0;     // rows changed through this connection
+    bool operator==(const ChangeStamp&) const = default;
+  };
+  virtual StatusOr<ChangeStamp> CurrentChangeStamp() = 0;
+
   // --- Accounts. Usernames are unique (AlreadyExists).
   // A zero id is assigned: one more than the largest id in use, and at least
   // `min_new_id` (set it above the store's agent ids, see docs/iam.md).

@@ -383,14 +383,27 @@ StatusOr<LoginResult> IamService::Login(const LoginRequest& req) {
 
 StatusOr<Principal> IamService::Authenticate(const crypto::SecretBytes& token) {
   const UnixMicros now = clock_.NowMicros();
-  CLOISON_ASSIGN_OR_RETURN(auto found, repo_.FindSessionAndAccountByToken(hasher_.Hash("session", token)));
-  if (!found) return Unauthenticated("invalid or expired session");
-  const Session& s = found->session;
+  const crypto::TokenDigest digest = hasher_.Hash("session", token);
+  CLOISON_ASSIGN_OR_RETURN(AccountRepository::ChangeStamp stamp, repo_.CurrentChangeStamp());
+  if (session_cache_stamp_ != stamp) {
+    session_cache_.clear();
+    session_cache_stamp_ = stamp;
+  }
+  auto cached = session_cache_.find(digest);
+  if (cached == session_cache_.end()) {
+    CLOISON_ASSIGN_OR_RETURN(auto found, repo_.FindSessionAndAccountByToken(digest));
+    if (!found) return Unauthenticated("invalid or expired session");
+    if (session_cache_.size() >= kMaxCachedSessions) session_cache_.clear();
+    cached = session_cache_.emplace(digest, CachedSession{std::move(found->session), std::move(found->account)}).first;
+  }
+  // The writes below change the stamp: the next call, not this one, empties
+  // the cache, so these references stay valid here.
+  const Session& s = cached->second.session;
   if (!s.Live(options_.sessions, now)) {
     if (s.revoked_at == 0) CLOISON_RETURN_IF_ERROR(repo_.RevokeSession(s.id, now));
     return Unauthenticated("invalid or expired session");
   }
-  const Account& a = found->account;
+  const Account& a = cached->second.account;
   if (a.status != AccountStatus::kActive) return Unauthenticated("invalid or expired session");
   // The idle timer is refreshed in the database at most every
   // kTouchGranularity: a write (and a disk sync) per request would serialise

@@ -35,6 +35,7 @@
 // enrolment needed), InvalidArgument (bad input), NotFound, IOError.
 #pragma once
 
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -50,6 +51,7 @@
 #include "crypto/password.h"
 #include "crypto/secret.h"
 #include "crypto/token.h"
+#include "absl/container/flat_hash_map.h"
 #include "iam/account.h"
 #include "iam/change_request.h"
 #include "iam/events.h"
@@ -330,6 +332,28 @@ class IamService {
   EventSink sink_;
   int tx_depth_ = 0;
   std::vector<IamEvent> pending_events_;
+
+  // Sessions answered from memory: Authenticate runs on every request, and
+  // reading the session and its account was a quarter of a people read.
+  // An entry is used only under the repository's ChangeStamp it was read
+  // under, so a suspension, a revocation or an expiry written by this
+  // process or any other takes effect on the next request, as before. Holds
+  // token digests and account records, no secret; bounded (cleared when
+  // full). Same thread-safety as the rest of the service: one caller at a time.
+  struct CachedSession {
+    Session session;
+    Account account;
+  };
+  struct DigestHash {
+    size_t operator()(const crypto::TokenDigest& d) const {
+      size_t h;
+      std::memcpy(&h, d.data(), sizeof h);  // a keyed hash: its bytes are uniform
+      return h;
+    }
+  };
+  static constexpr size_t kMaxCachedSessions = 16384;
+  std::optional<AccountRepository::ChangeStamp> session_cache_stamp_;
+  absl::flat_hash_map<crypto::TokenDigest, CachedSession, DigestHash> session_cache_;
 };
 
 }  // namespace cloison::iam

@@ -384,6 +384,16 @@ class SqliteAccountRepository final : public AccountRepository {
     return s;
   }
 
+  StatusOr<ChangeStamp> CurrentChangeStamp() override {
+    ChangeStamp stamp;
+    stamp.own = sqlite3_total_changes64(db_);
+    Stmt s(stmts_, "PRAGMA data_version");
+    CLOISON_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return IOError("cannot read the database's data version");
+    stamp.others = s.Int(0);
+    return stamp;
+  }
+
   // --- Accounts.
   StatusOr<AccountId> InsertAccount(const Account& a, int64_t min_new_id) override {
     int64_t id = a.id.value();

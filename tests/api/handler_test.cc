@@ -3,17 +3,42 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "access/quota.h"
 #include "audit/merkle.h"
 #include "crypto/totp.h"
+#include "api/handler_internal.h"
 #include "api_fixture.h"
 
 namespace cloison::api {
 namespace {
 
 using nlohmann::json;
+
+// The answer writer's strings against nlohmann's own dump: quotes,
+// backslashes, every control character, multi-byte UTF-8, and invalid UTF-8
+// (replaced), in fixed cases and in random byte strings.
+TEST(AppendJsonStringTest, SameBytesAsNlohmannsDump) {
+  std::vector<std::string> cases = {"", "plain", "quote \" and \\ backslash", "tab\tnew\nline\r\b\f",
+                                    std::string("nul\0inside", 10), "\x01\x1f\x7f", "Émile Zola, Jérémy", "日本語 🙂",
+                                    "\xff\xfe", "trunc\xc3", "\xed\xa0\x80 surrogate", "\xf4\x90\x80\x80 too big",
+                                    "\xc0\xaf overlong"};
+  std::mt19937 rng(20261203);
+  const std::string alphabet = std::string("aZ09 \"\\\n\t\x01\x1f\x7f") + "é🙂" + "\x80\xc3\xff";
+  for (int i = 0; i < 3000; ++i) {
+    std::string s;
+    const int len = static_cast<int>(rng() % 24);
+    for (int k = 0; k < len; ++k) s.push_back(alphabet[rng() % alphabet.size()]);
+    cases.push_back(s);
+  }
+  for (const std::string& c : cases) {
+    std::string out = "prefix:";
+    internal::AppendJsonString(out, c);
+    EXPECT_EQ(out, "prefix:" + internal::Dump(json(c))) << json(c).dump(-1, ' ', true, json::error_handler_t::replace);
+  }
+}
 
 TEST_F(ApiFixture, HealthzMetricsOpenApiNeedNoAuth) {
   Response r = Call("GET", "/v1/healthz");
@@ -201,6 +226,8 @@ TEST_F(ApiFixture, AllowedReadReleasesExactlyThePolicysFieldsAfterADurableAuditE
   json j = J(r);
   EXPECT_EQ(j["id"], 101);
   EXPECT_EQ(j["rule"], "counsellor-accompaniment");
+  // Written directly: the very bytes a json tree would give (sorted members).
+  EXPECT_EQ(r.body, internal::Dump(j));
 
   // Exactly the rule's fields, and not the reveal-only NIR.
   const policy::Policy& pol = policy::Policy::Default();
@@ -306,6 +333,7 @@ TEST_F(ApiFixture, RevealNeedsAJustification) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(J(r)["fields"]["nir"], kNir101);
   EXPECT_EQ(J(r)["revealed"], json::array({"nir"}));
+  EXPECT_EQ(r.body, internal::Dump(J(r)));
   const audit::Event e = AuditEvents().back();
   EXPECT_EQ(e.kind, audit::EventKind::kRead);
   EXPECT_EQ(e.justification, why);

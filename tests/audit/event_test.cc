@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "audit/event.h"
 
 namespace cloison::audit {
@@ -36,6 +38,28 @@ TEST(EventTest, CanonicalBytesAreFixed) {
   EXPECT_EQ(EncodeEvent(minimal),
             "{\"kind\":\"system\",\"numbers\":{\"delta\":-3,\"limit\":200,\"reset_at_micros\":1700000000123456},"
             "\"time\":5,\"v\":2}");
+}
+
+// Every control character, quotes, backslashes and multi-byte UTF-8, in
+// runs and alone: escaped as JSON requires, and read back unchanged.
+TEST(EventTest, EveryControlCharacterIsEscapedAndReadBack) {
+  std::string text = "d\u00e9but \"q\" \\ ";
+  for (int c = 1; c < 0x20; ++c) {
+    text.push_back(static_cast<char>(c));
+    text += "x";
+  }
+  text += "\x7f fin \xc3\xa9";
+  Event e;
+  e.time = 7;
+  e.justification = text;
+  const std::string bytes = EncodeEvent(e);
+  EXPECT_NE(bytes.find("\\u0001x\\u0002x"), std::string::npos) << bytes;
+  EXPECT_NE(bytes.find("\\bx\\tx\\nx\\u000bx\\fx\\rx"), std::string::npos) << bytes;
+  EXPECT_NE(bytes.find("\\\"q\\\" \\\\ "), std::string::npos) << bytes;
+  auto d = DecodeEvent(bytes);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->justification, text);
+  EXPECT_EQ(nlohmann::json::parse(bytes)["justification"], text);
 }
 
 TEST(EventTest, RoundTripAndCanonicalOnly) {

@@ -1,6 +1,9 @@
 // Authentication: uniform answers, lockout, TOTP drift and replay, recovery
 // codes, sessions, technical accounts' networks and expiry.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "iam_fixture.h"
 
@@ -220,6 +223,84 @@ TEST_F(AuthTest, OneLookupFindsTheSessionAndItsAccountAsTwoWould) {
   auto none = repo_->FindSessionAndAccountByToken(other);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
+}
+
+// Sessions are answered from memory, checked against the repository's
+// change stamp: what another connection (the CLI, another server process)
+// writes must take effect on the very next request.
+class SessionCacheTest : public AuthTest {
+ protected:
+  std::string RepoPath() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cloison_session_cache_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    return (dir_ / "iam.db").string();
+  }
+  void SetUp() override {
+    AuthTest::SetUp();
+    auto other = OpenSqliteAccountRepository((dir_ / "iam.db").string());
+    ASSERT_TRUE(other.ok()) << other.status();
+    other_ = std::move(*other);
+  }
+  void TearDown() override {
+    other_.reset();
+    svc_.reset();
+    repo_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<AccountRepository> other_;  // a second connection, as the CLI's
+};
+
+TEST_F(SessionCacheTest, ChangeStampMovesWithOwnWritesAndOtherConnectionsCommits) {
+  auto a = repo_->CurrentChangeStamp();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(repo_->GetAccount(counsellor_).ok());
+  EXPECT_EQ(*repo_->CurrentChangeStamp(), *a) << "a read is not a change";
+  ASSERT_TRUE(repo_->PutAttempts(AttemptKey::kAddress, "x", AttemptRecord{}).ok());
+  auto b = repo_->CurrentChangeStamp();
+  EXPECT_NE(*b, *a) << "a write through this connection";
+  ASSERT_TRUE(other_->PutAttempts(AttemptKey::kAddress, "y", AttemptRecord{}).ok());
+  auto c = repo_->CurrentChangeStamp();
+  EXPECT_NE(*c, *b) << "a commit by another connection";
+  EXPECT_EQ(*repo_->CurrentChangeStamp(), *c);
+}
+
+TEST_F(SessionCacheTest, SuspensionByAnotherConnectionRefusesTheNextRequest) {
+  auto l = Try("camille.martin", kPassword);
+  ASSERT_TRUE(l.ok());
+  ASSERT_TRUE(svc_->Authenticate(l->session_token).ok());
+  ASSERT_TRUE(svc_->Authenticate(l->session_token).ok());  // from memory
+  auto acc = other_->GetAccount(counsellor_);
+  ASSERT_TRUE(acc.ok());
+  acc->status = AccountStatus::kSuspended;
+  ASSERT_TRUE(other_->UpdateAccount(*acc).ok());
+  EXPECT_EQ(svc_->Authenticate(l->session_token).status().code(), absl::StatusCode::kUnauthenticated);
+  // Reinstated elsewhere: accepted again at once.
+  acc->status = AccountStatus::kActive;
+  ASSERT_TRUE(other_->UpdateAccount(*acc).ok());
+  EXPECT_TRUE(svc_->Authenticate(l->session_token).ok());
+}
+
+TEST_F(SessionCacheTest, RevocationByAnotherConnectionOrThisServiceRefusesTheNextRequest) {
+  auto l = Try("camille.martin", kPassword);
+  auto m = Try("camille.martin", kPassword);
+  ASSERT_TRUE(l.ok() && m.ok());
+  ASSERT_TRUE(svc_->Authenticate(l->session_token).ok());
+  ASSERT_TRUE(svc_->Authenticate(m->session_token).ok());
+  ASSERT_TRUE(other_->RevokeSession(l->principal.session_id, clock_.NowMicros()).ok());
+  EXPECT_FALSE(svc_->Authenticate(l->session_token).ok());
+  EXPECT_TRUE(svc_->Authenticate(m->session_token).ok());
+  ASSERT_TRUE(svc_->Logout(m->session_token).ok());
+  EXPECT_FALSE(svc_->Authenticate(m->session_token).ok());
+  // The idle timeout still counts from the last stored refresh.
+  auto n = Try("camille.martin", kPassword);
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE(svc_->Authenticate(n->session_token).ok());
+  clock_.AdvanceSeconds(15 * 60 + 1);
+  EXPECT_FALSE(svc_->Authenticate(n->session_token).ok());
 }
 
 TEST_F(AuthTest, SessionAbsoluteTimeout) {

@@ -30,10 +30,13 @@ constexpr const char* kPassword = "correct horse battery staple";
 
 class IamFixture : public ::testing::Test {
  protected:
+  // Where the repository lives: in memory unless a test needs a second
+  // connection to the same database.
+  virtual std::string RepoPath() { return ":memory:"; }
   void SetUp() override {
     ASSERT_TRUE(crypto::InitCrypto().ok());
     parents_ = {{kRegionA, kNational}, {kRegionB, kNational}, {kMlA1, kRegionA}, {kMlA2, kRegionA}, {kMlB1, kRegionB}};
-    auto repo = OpenSqliteAccountRepository(":memory:");
+    auto repo = OpenSqliteAccountRepository(RepoPath());
     ASSERT_TRUE(repo.ok()) << repo.status();
     repo_ = std::move(*repo);
     master_ = crypto::SecretBytes(32);
