@@ -46,7 +46,10 @@ struct Server::Impl {
   std::map<std::string, int> per_address;
   std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   ssl::context tls_ctx{ssl::context::tls_server};
-  asio::io_context ioc;
+  // With one I/O thread, asio keeps handlers posted from that thread in a
+  // private queue (no scheduler lock); posts from the audit syncer and the
+  // workers still lock, as they must.
+  asio::io_context ioc{std::max(1, options.threads)};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
   // After ioc: destroyed (joined) first; its tasks post back to ioc.
@@ -281,7 +284,11 @@ void Server::Impl::Unregister(const std::string& addr, SessionBase* s) {
 }
 
 void Server::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  // A session's handlers must never run at once: with several I/O threads
+  // each session gets a strand; with one, the thread itself serialises them
+  // and a strand would only add a lock and a dispatch to every operation.
+  auto executor = options.threads > 1 ? asio::any_io_executor(asio::make_strand(ioc)) : asio::any_io_executor(ioc.get_executor());
+  acceptor.async_accept(executor, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping.load()) return;
       return Accept();  // e.g. EMFILE: keep serving
