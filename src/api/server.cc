@@ -62,6 +62,33 @@ struct Server::Impl {
   Impl(Handler& h, ServerOptions o) : handler(h), options(std::move(o)) {}
 
   void Accept();
+  // People reads completed by the audit syncer come back to the one I/O
+  // thread in batches: the syncer makes one asio post (one lock, at most one
+  // wake-up) for all the reads its sync made durable, not one each. With
+  // several I/O threads each read goes back to its session's strand instead.
+  void PostToIoThread(std::function<void()> task) {
+    bool post_drain;
+    {
+      std::lock_guard lock(mailbox_mu);
+      mailbox.push_back(std::move(task));
+      post_drain = !drain_posted;
+      drain_posted = true;
+    }
+    if (post_drain) asio::post(ioc, [this] { DrainMailbox(); });
+  }
+  void DrainMailbox() {
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard lock(mailbox_mu);
+      tasks.swap(mailbox);
+      drain_posted = false;
+    }
+    for (auto& t : tasks) t();
+  }
+  std::mutex mailbox_mu;  // guards the two below
+  std::vector<std::function<void()>> mailbox;
+  bool drain_posted = false;
+
   void DeferredStarted() {
     std::lock_guard lock(mu);
     ++deferred;
@@ -193,8 +220,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       // the entry is durable (ServerOptions::async_reads).
       server_.DeferredStarted();
       auto self = this->shared_from_this();
+      Handler::Post post;
+      if (server_.options.threads > 1)
+        post = [self](std::function<void()> task) { asio::post(self->stream_.get_executor(), std::move(task)); };
+      else
+        post = [impl = &server_](std::function<void()> task) { impl->PostToIoThread(std::move(task)); };
       server_.handler.HandleAsync(
-          req, [self](std::function<void()> task) { asio::post(self->stream_.get_executor(), std::move(task)); },
+          req, std::move(post),
           [self, version, keep_alive](Response r) {
             self->Write(std::move(r), version, keep_alive);
             self->server_.DeferredDone();
