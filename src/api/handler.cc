@@ -27,6 +27,16 @@ namespace internal {
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  // Most names and values are printable ASCII with nothing to escape.
+  if (std::all_of(s.begin(), s.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+      })) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+    return;
+  }
   if (!IsValidUtf8(s)) {
     out += Dump(json(std::string(s)));  // the replacement rules are nlohmann's
     return;

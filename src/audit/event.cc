@@ -270,6 +270,16 @@ std::string Serialize(const Event& e, int version, bool redact) {
   auto text = [redact](std::string_view v) { return redact ? RedactFreeText(v) : std::string(v); };
   std::string out;
   out.reserve(160);
+  // Appends a value as text() would give it, without the copy when
+  // redaction cannot change it (ASCII with no digit, '+' or '@': field
+  // names, purposes, rule ids, most of an entry).
+  auto put = [&](std::string_view v) {
+    const bool plain = !redact || std::none_of(v.begin(), v.end(), [](char c) {
+      return static_cast<unsigned char>(c) >= 0x80 || IsDigit(c) || c == '+' || c == '@';
+    });
+    if (plain) AppendString(out, v);
+    else AppendString(out, RedactFreeText(v));
+  };
   out.push_back('{');
   bool first = true;
   // Members in byte order of their names.
@@ -279,7 +289,7 @@ std::string Serialize(const Event& e, int version, bool redact) {
   }
   if (!e.decision.empty()) {
     AppendKey(out, first, "decision");
-    AppendString(out, text(e.decision));
+    put(e.decision);
   }
   if (!e.details.empty()) {
     // Keys are redacted too; two keys could collapse into one after that, so
@@ -300,13 +310,13 @@ std::string Serialize(const Event& e, int version, bool redact) {
     out.push_back('[');
     for (size_t i = 0; i < e.fields.size(); ++i) {
       if (i) out.push_back(',');
-      AppendString(out, text(e.fields[i]));
+      put(e.fields[i]);
     }
     out.push_back(']');
   }
   if (!e.justification.empty()) {
     AppendKey(out, first, "justification");
-    AppendString(out, text(e.justification));
+    put(e.justification);
   }
   AppendKey(out, first, "kind");
   AppendString(out, EventKindName(e.kind));
@@ -333,19 +343,19 @@ std::string Serialize(const Event& e, int version, bool redact) {
   }
   if (!e.purpose.empty()) {
     AppendKey(out, first, "purpose");
-    AppendString(out, text(e.purpose));
+    put(e.purpose);
   }
   if (!e.reason.empty()) {
     AppendKey(out, first, "reason");
-    AppendString(out, text(e.reason));
+    put(e.reason);
   }
   if (!e.session.empty()) {
     AppendKey(out, first, "session");
-    AppendString(out, text(e.session));
+    put(e.session);
   }
   if (!e.source.empty()) {
     AppendKey(out, first, "source");
-    AppendString(out, text(e.source));
+    put(e.source);
   }
   AppendKey(out, first, "time");
   out.append(StrCat(e.time));
