@@ -42,6 +42,14 @@ class RawDb {
     char* err = nullptr;
     ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << "\n" << sql;
   }
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    std::string v;
+    if (sqlite3_step(s) == SQLITE_ROW) v = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return v;
+  }
   int64_t Int(const std::string& sql) {
     sqlite3_stmt* s = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
@@ -491,6 +499,42 @@ TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
   EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'blind_%'"), 12);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir"), 1201);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir WHERE person_id NOT IN (SELECT id FROM persons)"), 0);
+}
+
+// A bulk load into an empty store writes its pages once, with a rollback
+// journal instead of the WAL, and returns to WAL when it finishes; a failed
+// call still rolls back. With another connection open it cannot switch,
+// and loads in WAL mode as before.
+TEST_F(StoreTest, BulkLoadUsesARollbackJournalAndReturnsToWal) {
+  {
+    auto st = Open(/*bulk=*/true);
+    EXPECT_EQ(RawDb(path_).Text("PRAGMA journal_mode"), "delete") << "not in WAL mode during the load";
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 300)).ok());
+    std::vector<Person> bad = {MakePerson(900), MakePerson(2)};
+    bad[1].fields[F("ft_id")] = MakePerson(3).fields[F("ft_id")];
+    EXPECT_EQ(st->UpsertPersons(bad).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(RawDb(path_).Int("SELECT count(*) FROM persons"), 300) << "the failed call left nothing";
+    ASSERT_TRUE(st->FinishBulkLoad().ok());
+    EXPECT_EQ(RawDb(path_).Text("PRAGMA journal_mode"), "wal");
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(301, 10)).ok());
+  }
+  EXPECT_EQ(RawDb(path_).Text("PRAGMA journal_mode"), "wal");
+  auto st = Open();
+  EXPECT_EQ(st->Stats()->persons, 310);
+}
+
+TEST_F(StoreTest, BulkLoadStaysInWalWhenAnotherConnectionHasTheStoreOpen) {
+  { auto st = Open(); }  // create the schema
+  RawDb other(path_);
+  ASSERT_EQ(other.Int("SELECT count(*) FROM persons"), 0);
+  {
+    auto st = Open(/*bulk=*/true);
+    EXPECT_EQ(other.Text("PRAGMA journal_mode"), "wal");
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 200)).ok());
+    EXPECT_EQ(other.Int("SELECT count(*) FROM persons"), 200);  // readable meanwhile, as in WAL
+    ASSERT_TRUE(st->FinishBulkLoad().ok());
+  }
+  EXPECT_EQ(other.Int("SELECT count(*) FROM blind_nir"), 200);
 }
 
 // The index build (FinishBulkLoad) runs with its own connection settings
