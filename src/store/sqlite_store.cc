@@ -118,6 +118,10 @@ uint64_t TagPrefix(const uint8_t* tag) {
   return v;
 }
 
+// The bulk map's key for a unique field's tag (fields mixed in, so that
+// equal prefixes in two fields do not share a probe chain).
+uint64_t UniqueKey(size_t slot, const uint8_t* tag) { return TagPrefix(tag) ^ (slot * 0x9e3779b97f4a7c15ULL); }
+
 // An open-addressing multimap from a 64-bit tag prefix to person ids. A hit
 // is only a candidate: the caller verifies the full tag. Used for uniqueness
 // during bulk loads (no SQL index yet) and for people written earlier in the
@@ -146,6 +150,15 @@ class PrefixMap {
     keys_[i] = key;
     vals_[i] = id;
     ++size_;
+  }
+  // Starts loading the slot `key` hashes to, for a lookup a little later:
+  // a bulk load's map outgrows the caches, and each lookup was a miss.
+  void Prefetch(uint64_t key) const {
+    if (keys_.empty()) return;
+    if (key == 0) key = 1;
+    const size_t i = key & (keys_.size() - 1);
+    __builtin_prefetch(keys_.data() + i);
+    __builtin_prefetch(vals_.data() + i);
   }
   template <typename F>
   void ForEach(uint64_t key, F&& f) const {
@@ -1067,7 +1080,7 @@ StatusOr<bool> SqliteStore::PersonExists(int64_t id) {
 // The id of the person holding `tag` in unique slot `slot`, as the table
 // will be once this call's earlier people are written; 0 if none.
 StatusOr<int64_t> SqliteStore::LookupUnique(size_t slot, const uint8_t* tag) {
-  const uint64_t key = TagPrefix(tag) ^ (slot * 0x9e3779b97f4a7c15ULL);
+  const uint64_t key = UniqueKey(slot, tag);
   int64_t found = 0;
   // 1. People assigned earlier in this call: their overlay tags are current.
   call_map_.ForEach(key, [&](int64_t id) {
@@ -1109,7 +1122,17 @@ Status SqliteStore::ResolveChunk(std::span<const Person> persons, Chunk& c, Upse
   const size_t rows = c.end - c.begin;
   const size_t entry_size = nbi * (kTagSize + 1);
   c.ids.resize(rows);
+  // The bulk map's slots for a few rows ahead are fetched while this row is
+  // resolved, so that their cache misses overlap.
+  constexpr size_t kPrefetchAhead = 4;
+  auto prefetch = [&](size_t r) {
+    if (!bulk_deferred_ || r >= rows) return;
+    for (size_t slot : unique_slots_)
+      if (c.has_tag[r * nbi + slot]) bulk_map_.Prefetch(UniqueKey(slot, c.tags.data() + (r * nbi + slot) * kTagSize));
+  };
+  for (size_t r = 0; r < kPrefetchAhead; ++r) prefetch(r);
   for (size_t r = 0; r < rows; ++r) {
+    prefetch(r + kPrefetchAhead);
     const Person& p = persons[c.begin + r];
     const uint8_t* tags = c.tags.data() + r * nbi * kTagSize;
     const uint8_t* has = c.has_tag.data() + r * nbi;
@@ -1173,7 +1196,7 @@ Status SqliteStore::ResolveChunk(std::span<const Person> persons, Chunk& c, Upse
     }
     for (size_t slot : unique_slots_) {
       if (!has[slot]) continue;
-      const uint64_t key = TagPrefix(tags + slot * kTagSize) ^ (slot * 0x9e3779b97f4a7c15ULL);
+      const uint64_t key = UniqueKey(slot, tags + slot * kTagSize);
       call_map_.Insert(key, id);
       if (bulk_deferred_) bulk_map_.Insert(key, id);
     }
