@@ -1,5 +1,6 @@
 #include "api/handler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -13,6 +14,7 @@
 #include "api/openapi.h"
 #include "audit/merkle.h"
 #include "core/date.h"
+#include "core/json_text.h"
 #include "core/strings.h"
 #include "iam/policy_principal.h"
 
@@ -27,44 +29,13 @@ namespace internal {
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void AppendJsonString(std::string& out, std::string_view s) {
-  // Most names and values are printable ASCII with nothing to escape.
-  if (std::all_of(s.begin(), s.end(), [](char ch) {
-        const auto c = static_cast<unsigned char>(ch);
-        return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-      })) {
-    out.push_back('"');
-    out.append(s);
-    out.push_back('"');
-    return;
-  }
-  if (!IsValidUtf8(s)) {
+  // ASCII (most names and values) needs no UTF-8 check.
+  const bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii && !IsValidUtf8(s)) {
     out += Dump(json(std::string(s)));  // the replacement rules are nlohmann's
     return;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
+  AppendJsonQuoted(out, s);
 }
 
 Response JsonResponse(int status, const json& j) {
