@@ -508,8 +508,9 @@ TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
 TEST_F(StoreTest, BulkLoadUsesARollbackJournalAndReturnsToWal) {
   {
     auto st = Open(/*bulk=*/true);
-    EXPECT_EQ(RawDb(path_).Text("PRAGMA journal_mode"), "delete") << "not in WAL mode during the load";
+    EXPECT_EQ(RawDb(path_).Text("PRAGMA journal_mode"), "wal") << "until the first batch of people";
     ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 300)).ok());
+    EXPECT_EQ(RawDb(path_).Text("PRAGMA journal_mode"), "delete") << "not in WAL mode during the load";
     std::vector<Person> bad = {MakePerson(900), MakePerson(2)};
     bad[1].fields[F("ft_id")] = MakePerson(3).fields[F("ft_id")];
     EXPECT_EQ(st->UpsertPersons(bad).status().code(), absl::StatusCode::kInvalidArgument);
