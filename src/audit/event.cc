@@ -75,6 +75,11 @@ std::string ValidUtf8(std::string_view s) {
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+// Whether RedactFreeText could change `s`: each of its rules starts at a
+// digit, a '+' or an '@'.
+bool MayHoldIdentifier(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return IsDigit(c) || c == '+' || c == '@'; });
+}
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsAsciiAlnum(char c) { return IsDigit(c) || IsUpper(c) || (c >= 'a' && c <= 'z'); }
 bool IsMailChar(char c) {
@@ -166,11 +171,9 @@ std::optional<EventKind> ParseEventKind(std::string_view s) {
 }
 
 std::string RedactFreeText(std::string_view text) {
-  // Every rule below starts at a digit, a '+' or an '@': most texts (field
-  // names, purposes, rule ids; an entry holds dozens) have none and are
-  // returned as they are, without the scan.
-  if (std::none_of(text.begin(), text.end(), [](char c) { return IsDigit(c) || c == '+' || c == '@'; }))
-    return ValidUtf8(text);
+  // Most texts (field names, purposes, rule ids; an entry holds dozens)
+  // have nothing a rule below starts at, and are returned without the scan.
+  if (!MayHoldIdentifier(text)) return ValidUtf8(text);
   const std::string s = ValidUtf8(text);
   std::string out;
   out.reserve(s.size());
@@ -250,9 +253,9 @@ std::string Serialize(const Event& e, int version, bool redact) {
   // redaction cannot change it (ASCII with no digit, '+' or '@': field
   // names, purposes, rule ids, most of an entry).
   auto put = [&](std::string_view v) {
-    const bool plain = !redact || std::none_of(v.begin(), v.end(), [](char c) {
-      return static_cast<unsigned char>(c) >= 0x80 || IsDigit(c) || c == '+' || c == '@';
-    });
+    const bool plain = !redact || (!MayHoldIdentifier(v) && std::all_of(v.begin(), v.end(), [](char c) {
+                                      return static_cast<unsigned char>(c) < 0x80;
+                                    }));
     if (plain) AppendString(out, v);
     else AppendString(out, RedactFreeText(v));
   };
