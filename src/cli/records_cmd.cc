@@ -57,7 +57,7 @@ class ProgressBar {
 struct ImportArgs {
   std::string file;
   std::string format;
-  size_t batch = 5000;
+  size_t batch = 20000;
   size_t show_errors = 20;
 };
 

@@ -56,7 +56,7 @@ struct ParsedBatch {
 };
 
 struct ImportOptions {
-  size_t batch_size = 5000;  // people per store transaction (0 counts as 1)
+  size_t batch_size = 20000;  // people per store transaction (0 counts as 1)
   size_t max_errors = 1000;
   // Read and validate the file on a second thread, up to two batches ahead
   // of the store's writes (same report, same order; false: all on the

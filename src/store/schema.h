@@ -60,6 +60,10 @@ struct BlindEntry {
   int64_t person_id;
 };
 
+// Sorts `v` by (tag in memcmp order, person id): the order of the blind
+// tables' primary keys, so that FillBlindTables appends. Exposed for tests.
+void SortBlindEntries(std::vector<BlindEntry>& v);
+
 // Replaces the content of each field's blind-index table with `entries[i]`
 // (any order; sorted here, and emptied as it goes), drops the field's old
 // persons_bi_<name> index and creates its triggers. Two entries with the
