@@ -167,6 +167,7 @@ TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
   st.reset();
   RawDb raw(path_);
   EXPECT_EQ(raw.Int("PRAGMA user_version"), 3);
+  EXPECT_EQ(raw.Int("PRAGMA page_size"), 16384) << "new databases get 16 KiB pages";
   EXPECT_EQ(raw.Int("SELECT count(*) FROM keys WHERE active = 1"), 1);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM decoys"), 0);
   const auto cols = raw.Columns("persons");
