@@ -145,7 +145,7 @@ BlindIndexer::FieldTagger BlindIndexer::ForField(std::string_view field) const {
   static_assert(sizeof(crypto_generichash_state) <= sizeof(FieldTagger::state_), "state buffer too small");
   static_assert(alignof(crypto_generichash_state) <= 64, "state buffer under-aligned");
   crypto_generichash_state st;
-  crypto_generichash_init(&st, key_.data(), key_.size(), kTagSize);
+  crypto_generichash_init(&st, key_.data(), key_.size(), kHashSize);
   // Length-prefix the field name so ("ab","c") and ("a","bc") differ.
   const uint8_t flen = static_cast<uint8_t>(std::min<size_t>(field.size(), 255));
   crypto_generichash_update(&st, &flen, 1);
@@ -167,10 +167,13 @@ std::array<uint8_t, BlindIndexer::kTagSize> BlindIndexer::FieldTagger::Tag(std::
   // The field's state is the start of every tag: work on a copy.
   crypto_generichash_state st;
   std::memcpy(&st, state_, sizeof st);
-  std::array<uint8_t, kTagSize> out{};
+  uint8_t hash[kHashSize];
   crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(value.data()), value.size());
-  crypto_generichash_final(&st, out.data(), out.size());
+  crypto_generichash_final(&st, hash, sizeof hash);
+  std::array<uint8_t, kTagSize> out;
+  std::memcpy(out.data(), hash, kTagSize);
   sodium_memzero(&st, sizeof st);
+  sodium_memzero(hash, sizeof hash);
   return out;
 }
 

@@ -90,6 +90,9 @@ CREATE TABLE decoys(
   person_id INTEGER PRIMARY KEY,
   planted_at INTEGER NOT NULL);
 )sql",
+    // 4: blind-index tags from 32 to 16 bytes: ShortenBlindTags (the
+    // columns to rewrite depend on the catalog, so it is code, not SQL).
+    "",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -319,6 +322,42 @@ StatusOr<std::vector<ColumnInfo>> PersonColumns(Db& db) {
   return out;
 }
 
+// Migration 4. A tag is now the first 16 bytes of the keyed BLAKE2b-256 the
+// older stores kept whole, so an old tag cut short is exactly the new one:
+// no value is decrypted or re-hashed. The blind-index tables' triggers are
+// dropped and the tables emptied first (cheaper than letting the triggers
+// rewrite every entry); the open that follows rebuilds every table whose
+// triggers are missing, from the shortened columns (CreatePersonIndexes).
+Status ShortenBlindTags(Db& db) {
+  constexpr size_t kTag = crypto::BlindIndexer::kTagSize;
+  auto names = [&db](const char* sql) -> StatusOr<std::vector<std::string>> {
+    CLOISON_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql, "read schema"));
+    std::vector<std::string> out;
+    for (;;) {
+      CLOISON_ASSIGN_OR_RETURN(bool row, db.StepRow(s, "read schema"));
+      if (!row) break;
+      out.emplace_back(s.ColumnText(0));
+    }
+    return out;
+  };
+  CLOISON_ASSIGN_OR_RETURN(auto triggers, names("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+                                                "tbl_name = 'persons' AND name LIKE 'blind\\_%' ESCAPE '\\'"));
+  for (const std::string& t : triggers)
+    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DROP TRIGGER IF EXISTS ", Quoted(t)), "schema migration 4"));
+  CLOISON_ASSIGN_OR_RETURN(auto tables, names("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                              "name LIKE 'blind\\_%' ESCAPE '\\'"));
+  for (const std::string& t : tables)
+    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DELETE FROM ", Quoted(t)), "schema migration 4"));
+  CLOISON_ASSIGN_OR_RETURN(auto columns, PersonColumns(db));
+  for (const ColumnInfo& c : columns) {
+    if (c.name.rfind("bi_", 0) != 0) continue;
+    const std::string q = Quoted(c.name);
+    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("UPDATE persons SET ", q, " = substr(", q, ", 1, ", kTag, ") WHERE length(",
+                                           q, ") > ", kTag),
+                                    "schema migration 4"));
+  }
+  return OkStatus();
+}
 
 }  // namespace
 
@@ -339,6 +378,7 @@ Status Migrate(Db& db) {
     if (version >= kSchemaVersion) break;
     const int step = static_cast<int>(version) + 1;
     CLOISON_RETURN_IF_ERROR(db.Exec(kMigrations[step - 1], StrCat("schema migration ", step)));
+    if (step == 4) CLOISON_RETURN_IF_ERROR(ShortenBlindTags(db));
     CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("PRAGMA user_version = ", step), "write schema version"));
     CLOISON_RETURN_IF_ERROR(txn.Commit());
     version = step;

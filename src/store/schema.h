@@ -22,7 +22,7 @@
 namespace cloison::store::internal {
 
 // The version a freshly migrated database has.
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Brings the database to kSchemaVersion.
 Status Migrate(Db& db);
@@ -56,7 +56,7 @@ Status SyncCatalogColumns(Db& db, const FieldCatalog& catalog, int64_t now_micro
 Status CreatePersonIndexes(Db& db, const FieldCatalog& catalog);
 // One blind-index entry: a person's tag for one field.
 struct BlindEntry {
-  uint8_t tag[32];  // crypto::BlindIndexer::kTagSize
+  uint8_t tag[16];  // crypto::BlindIndexer::kTagSize
   int64_t person_id;
 };
 

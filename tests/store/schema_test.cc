@@ -35,7 +35,7 @@ std::vector<BlindEntry> Entries(size_t n, uint32_t seed) {
       switch (rng() % 16) {
         case 0: std::memcpy(v[i].tag, v[i - 1].tag, 2); break;
         case 1: std::memcpy(v[i].tag, v[i - 1].tag, 8); break;
-        case 2: std::memcpy(v[i].tag, v[i - 1].tag, 31); break;
+        case 2: std::memcpy(v[i].tag, v[i - 1].tag, sizeof v[i].tag - 1); break;
         case 3: std::memcpy(v[i].tag, v[i - 1].tag, sizeof v[i].tag); break;
         default: break;
       }
@@ -60,8 +60,8 @@ TEST(SortBlindEntriesTest, OrdersTagsThatDifferOnlyInTheirLastByte) {
   std::vector<BlindEntry> v(70000);
   for (size_t i = 0; i < v.size(); ++i) {
     std::memset(v[i].tag, 0xAB, sizeof v[i].tag);
-    v[i].tag[31] = static_cast<uint8_t>(255 - i % 256);
-    v[i].tag[30] = static_cast<uint8_t>(i / 256);
+    v[i].tag[sizeof v[i].tag - 1] = static_cast<uint8_t>(255 - i % 256);
+    v[i].tag[sizeof v[i].tag - 2] = static_cast<uint8_t>(i / 256);
     v[i].person_id = static_cast<int64_t>(i);
   }
   SortBlindEntries(v);

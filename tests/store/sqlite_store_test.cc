@@ -33,6 +33,16 @@ std::string Digits(int64_t v, int width) {
   return std::string(static_cast<size_t>(std::max<int>(0, width - static_cast<int>(s.size()))), '0') + s;
 }
 
+// A blind-index tag as stores before schema 4 kept it: 32 bytes, of which
+// only the first 16 (today's tag) are used after migration 4; the rest is
+// filler here.
+std::vector<uint8_t> LegacyTag(std::string_view field, std::string_view canonical, const crypto::SecretBytes& master) {
+  const auto tag = crypto::BlindIndexer::FromMaster(master).Tag(field, canonical);
+  std::vector<uint8_t> out(tag.begin(), tag.end());
+  out.resize(32, 0xEE);
+  return out;
+}
+
 // Raw SQLite access for the tests that look under the store.
 class RawDb {
  public:
@@ -161,12 +171,12 @@ TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
   ASSERT_TRUE(st);
   auto stats = st->Stats();
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->schema_version, 3);
+  EXPECT_EQ(stats->schema_version, 4);
   EXPECT_EQ(stats->active_key_id, 1u);
   EXPECT_EQ(stats->persons, 0);
   st.reset();
   RawDb raw(path_);
-  EXPECT_EQ(raw.Int("PRAGMA user_version"), 3);
+  EXPECT_EQ(raw.Int("PRAGMA user_version"), 4);
   EXPECT_EQ(raw.Int("PRAGMA page_size"), 16384) << "new databases get 16 KiB pages";
   EXPECT_EQ(raw.Int("SELECT count(*) FROM keys WHERE active = 1"), 1);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM decoys"), 0);
@@ -730,6 +740,52 @@ CREATE TABLE keys(key_id INTEGER PRIMARY KEY, wrapped BLOB NOT NULL, created_at 
 PRAGMA user_version = 1;
 )sql";
 
+// A version-3 store, as the code of then wrote it: every bi_<name> column
+// and blind_<name> table held 32-byte tags, whose first 16 bytes are
+// today's tag (the rest stands for the hash's other half).
+TEST_F(StoreTest, MigratesVersionThreeTagsToSixteenBytes) {
+  {
+    auto st = Open();
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 50)).ok());
+  }
+  {
+    RawDb raw(path_);
+    // (|| makes text of blobs: cast back, or length() counts characters.)
+    for (const char* c : {"bi_nir", "bi_email", "bi_ft_id", "bi_ft_id_legacy"})
+      raw.Exec(StrCat("UPDATE persons SET ", c, " = CAST(", c, " || x'EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE' AS BLOB)"));
+    for (const char* t : {"blind_nir", "blind_email", "blind_ft_id", "blind_ft_id_legacy"})
+      raw.Exec(StrCat("DELETE FROM ", t, "; INSERT INTO ", t, "(tag, person_id) SELECT bi_", t + 6,
+                      ", id FROM persons WHERE bi_", t + 6, " IS NOT NULL"));
+    raw.Exec("PRAGMA user_version = 3");
+    ASSERT_EQ(raw.Int("SELECT count(*) FROM persons WHERE length(bi_nir) = 32"), 50);
+    ASSERT_EQ(raw.Int("SELECT count(*) FROM blind_nir WHERE length(tag) = 32"), 50);
+  }
+  auto st = Open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->Stats()->schema_version, 4);
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM persons WHERE length(bi_nir) = 16"), 50);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_nir WHERE length(tag) = 16"), 50);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM blind_email WHERE length(tag) = 16"), 50);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'blind%'"), 12)
+        << "the tables are trusted again";
+  }
+  // Lookups, matching on re-import and uniqueness work on the shortened tags.
+  const Person p7 = MakePerson(7);
+  EXPECT_EQ(*st->FindPersons("nir", p7.fields[F("nir")]), std::vector<PersonId>{PersonId(7)});
+  EXPECT_EQ(*st->FindPersons("email", p7.fields[F("email")]), std::vector<PersonId>{PersonId(7)});
+  auto again = st->UpsertPersons(MakePeople(1, 50));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->updated, 50);
+  EXPECT_EQ(again->inserted, 0);
+  std::vector<Person> clash = {MakePerson(900)};
+  clash[0].id = PersonId(900);
+  clash[0].fields[F("nir")] = p7.fields[F("nir")];
+  EXPECT_FALSE(st->UpsertPersons(clash).ok()) << "a second person with person 7's NIR";
+  EXPECT_EQ(st->Stats()->persons, 50);
+}
+
 TEST_F(StoreTest, MigratesVersionOneDatabaseKeepingData) {
   const std::string email = "ancien.format@exemple.fr";
   {
@@ -747,16 +803,15 @@ TEST_F(StoreTest, MigratesVersionOneDatabaseKeepingData) {
     std::vector<uint8_t> blob = {0, 0, 0, 1};
     ring->active().EncryptTo(crypto::AsBytes(email),
                              crypto::AsBytes(FieldAssociatedData(PersonId(42), "email", 1)), blob);
-    const auto tag = crypto::BlindIndexer::FromMaster(master_).Tag("email", email);
     raw.ExecBlobs("INSERT INTO persons(id, referent_structure_id, referent_counsellor_id, other_structures, key_id, "
                   "f_nom, f_email, bi_email) VALUES(42, 1, NULL, '3;4', 1, 'Durand', ?, ?)",
-                  {blob, std::vector<uint8_t>(tag.begin(), tag.end())});
+                  {blob, LegacyTag("email", email, master_)});
   }
   auto st = Open();
   ASSERT_TRUE(st);
   auto stats = st->Stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->schema_version, 3);
+  EXPECT_EQ(stats->schema_version, 4);
   EXPECT_EQ(stats->persons, 1);
   EXPECT_EQ(stats->structures, 1);
   auto p = st->GetPerson(PersonId(42));
