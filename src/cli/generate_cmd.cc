@@ -211,7 +211,7 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
     summary.files = true;
   }
 
-  constexpr int64_t kBatch = 8192;
+  constexpr int64_t kBatch = 20000;  // people per store transaction, as import's default
   BoundedQueue<Batch> queue(3);
   std::thread producer([&] {
     sim::PeopleRowFormatter formatter(network, catalog);
