@@ -82,17 +82,22 @@ StatusOr<int64_t> Db::QueryInt(std::string_view sql, std::string_view what) {
 }
 
 Txn::~Txn() {
-  if (open_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!open_) return;
+  if (nested_) sqlite3_exec(db_.raw(), "ROLLBACK TO cloison_txn; RELEASE cloison_txn", nullptr, nullptr, nullptr);
+  else sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 Status Txn::Begin() {
-  CLOISON_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE", "begin transaction"));
+  // Inside a transaction already (Store::RunInTransaction): a savepoint,
+  // so that this one can still fail alone.
+  nested_ = sqlite3_get_autocommit(db_.raw()) == 0;
+  CLOISON_RETURN_IF_ERROR(db_.Exec(nested_ ? "SAVEPOINT cloison_txn" : "BEGIN IMMEDIATE", "begin transaction"));
   open_ = true;
   return OkStatus();
 }
 
 Status Txn::Commit() {
-  CLOISON_RETURN_IF_ERROR(db_.Exec("COMMIT", "commit"));
+  CLOISON_RETURN_IF_ERROR(db_.Exec(nested_ ? "RELEASE cloison_txn" : "COMMIT", "commit"));
   open_ = false;
   return OkStatus();
 }

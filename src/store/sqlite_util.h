@@ -119,7 +119,9 @@ class Db {
 
 // A write transaction (BEGIN IMMEDIATE, so the write lock is taken up front
 // and a busy database fails at BEGIN rather than mid-batch). Rolls back in
-// the destructor unless committed.
+// the destructor unless committed. Begun inside an open transaction (see
+// Store::RunInTransaction) it is a savepoint: Commit releases it into the
+// outer transaction, the destructor rolls back to it.
 class Txn {
  public:
   explicit Txn(Db& db) : db_(db) {}
@@ -132,6 +134,7 @@ class Txn {
  private:
   Db& db_;
   bool open_ = false;
+  bool nested_ = false;
 };
 
 }  // namespace cloison::store::internal

@@ -1075,6 +1075,48 @@ TEST_F(StoreTest, KeyAddedUnderAnotherMasterKeyIsCorruptionNotGarbage) {
   ExpectSamePerson(people[1], *server->GetPerson(r->ids[1]));
 }
 
+TEST_F(StoreTest, RunInTransactionCommitsTogetherOrNotAtAll) {
+  auto st = Open();
+  auto structure = [](std::string code) {
+    Structure s;
+    s.kind = StructureKind::kAgency;
+    s.code = std::move(code);
+    s.name = "Agence";
+    s.departement = "67";
+    return s;
+  };
+  // fn fails after two writes: neither remains.
+  Status failed = st->RunInTransaction([&]() -> Status {
+    EXPECT_TRUE(st->UpsertStructure(structure("FT-67-001")).ok());
+    EXPECT_TRUE(st->UpsertStructure(structure("FT-67-002")).ok());
+    return InvalidArgument("stop");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(st->ListStructures()->empty());
+  EXPECT_EQ(RawDb(path_).Int("SELECT count(*) FROM structures"), 0);
+
+  // A call that fails inside undoes only itself; the rest commits at the end.
+  Status ok = st->RunInTransaction([&]() -> Status {
+    CLOISON_RETURN_IF_ERROR(st->UpsertStructure(structure("FT-67-001")).status());
+    Structure clash = structure("FT-67-001");
+    clash.id = StructureId(77);  // the code belongs to another id: AlreadyExists
+    EXPECT_EQ(st->UpsertStructure(clash).status().code(), absl::StatusCode::kAlreadyExists);
+    std::vector<Person> bad = {MakePerson(1), MakePerson(2), MakePerson(3)};
+    bad[2].fields[F("nir")] = bad[0].fields[F("nir")];  // person 1's NIR and person 2's France Travail id
+    bad[2].fields[F("ft_id")] = bad[1].fields[F("ft_id")];
+    EXPECT_EQ(st->UpsertPersons(bad).status().code(), absl::StatusCode::kInvalidArgument);
+    CLOISON_RETURN_IF_ERROR(st->UpsertPersons(MakePeople(10, 3)).status());
+    EXPECT_EQ(RawDb(path_).Int("SELECT count(*) FROM structures"), 0) << "nothing visible before the commit";
+    return st->UpsertStructure(structure("FT-67-003")).status();
+  });
+  ASSERT_TRUE(ok.ok()) << ok;
+  EXPECT_EQ(RawDb(path_).Int("SELECT count(*) FROM structures"), 2);
+  EXPECT_EQ(st->Stats()->persons, 3);
+  // Outside, calls are their own transactions again.
+  ASSERT_TRUE(st->UpsertStructure(structure("FT-67-004")).ok());
+  EXPECT_EQ(RawDb(path_).Int("SELECT count(*) FROM structures"), 3);
+}
+
 TEST_F(StoreTest, NetworkUpsertsMatchNaturalKeys) {
   auto st = Open();
   Structure ml;
