@@ -27,6 +27,14 @@ export CLOISON_MASTER_KEY=$(openssl rand -hex 32)
 # measure LABEL CMD...: runs CMD under /usr/bin/time, records seconds and peak RSS (KiB).
 # Each run starts on a quiet disk: `sync` first, so that no contender pays for
 # the write-back of what the previous step wrote (the CSV, the other stores).
+# And each starts with the same memory: only the CSV (and, for the import,
+# the network's store) in the page cache. What a finished step wrote and no
+# later step reads is deleted before the next run (the CSV step's JSON Lines
+# files, sqlite3's database, generate's store). On the 2-core VM a page the
+# guest touches for the first time costs about 1.5 s per GB: a contender
+# that ran while 1.5-2.5 GB of earlier output still held the page cache
+# wrote its own 1.2 GB into such pages (import 10.6-11 s) where one writing
+# into freed pages took 8.6 s; sqlite3, which writes 300 MB, did not move.
 measure() {
   local label=$1; shift
   sync
@@ -41,6 +49,7 @@ echo "people: $N (seed $SEED), cores: $(nproc)"
 "$BIN" --data "$WORK/files" generate --persons "$N" --seed "$SEED" --out "$WORK/files/out" --no-store >/dev/null
 CSV="$WORK/files/out/people.csv"
 echo "csv: $(du -h "$CSV" | cut -f1)"
+rm -f "$WORK/files/out/people.jsonl" "$WORK/files/out/orientations.jsonl"  # not read by any contender
 
 # 1. sqlite3 .import into a plain table (its own CSV reader, no encryption, no index).
 cat >"$WORK/sqlite.sql" <<SQL
@@ -50,9 +59,13 @@ PRAGMA journal_mode=WAL;
 SELECT count(*) FROM people;
 SQL
 measure sqlite sqlite3 "$WORK/plain.db" ".read $WORK/sqlite.sql"
+plain_mib=$(( $(stat -c %s "$WORK/plain.db") / 1048576 ))
+rm -f "$WORK/plain.db" "$WORK/plain.db-wal" "$WORK/plain.db-shm"
 
 # 2. cloison generate straight into the store (generate + encrypt + blind-index + insert).
 measure generate "$BIN" --data "$WORK/gen" generate --persons "$N" --seed "$SEED" --no-files
+gen_mib=$(( $(stat -c %s "$WORK/gen/cloison.db") / 1048576 ))
+rm -rf "$WORK/gen"
 
 # 3. cloison import of the same CSV into a store holding the same network.
 "$BIN" --data "$WORK/imp" generate --persons "$N" --seed "$SEED" --network-only --no-files >/dev/null
@@ -63,4 +76,5 @@ printf '%-44s %8s %10s %8s\n' "run" "seconds" "peak MiB" "ratio"
 printf '%-44s %8.2f %10d %8s\n' "sqlite3 .import (plain table)" "$sqlite_s" $((sqlite_kib / 1024)) "1.00"
 printf '%-44s %8.2f %10d %8s\n' "cloison generate -> store (encrypted)" "$generate_s" $((generate_kib / 1024)) "$(ratio "$generate_s" "$sqlite_s")"
 printf '%-44s %8.2f %10d %8s\n' "cloison import CSV -> store (encrypted)" "$import_s" $((import_kib / 1024)) "$(ratio "$import_s" "$sqlite_s")"
+echo "database size: sqlite3 ${plain_mib} MiB, cloison $gen_mib MiB (generate), $(( $(stat -c %s "$WORK/imp/cloison.db") / 1048576 )) MiB (import)"
 echo "goal: ratio <= 2.00"
