@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
 #include <optional>
 #include <thread>
@@ -219,10 +218,8 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
   constexpr int64_t kBatch = 20000;  // people per store transaction, as import's default
   BoundedQueue<Batch> queue(3);
   // Batches the main thread has written go back to the producer to be freed
-  // there: 20,000 people's strings were 4% of the main thread, the
-  // pipeline's bottleneck (SQLite).
-  std::mutex spent_mu;
-  std::vector<Batch> spent;
+  // there (4% of the main thread, the pipeline's bottleneck).
+  HandBack<Batch> spent;
   std::thread producer([&] {
     sim::PeopleRowFormatter formatter(network, catalog);
     sim::GeneratedPerson gp;
@@ -231,13 +228,7 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
     size_t next_decoy = 0;
     for (int64_t start = 0; start < count && !queue.cancelled(); start += kBatch) {
       const int64_t end = std::min(count, start + kBatch);
-      {
-        std::vector<Batch> done;
-        {
-          std::lock_guard<std::mutex> l(spent_mu);
-          done.swap(spent);
-        }
-      }  // freed here, on this thread
+      spent.DropAll();
       Batch b;
       b.persons.reserve(static_cast<size_t>(end - start));
       for (int64_t i = start; i < end; ++i) {
@@ -276,8 +267,7 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
     }
     summary.people += static_cast<int64_t>(b->persons.size());
     summary.orientations += static_cast<int64_t>(b->orientations.size());
-    std::lock_guard<std::mutex> l(spent_mu);
-    spent.push_back(std::move(*b));
+    spent.Give(std::move(*b));
   }
   producer.join();
   if (orient_file && std::fclose(orient_file) != 0 && status.ok()) status = IOError("cannot close orientations.jsonl");

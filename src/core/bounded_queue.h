@@ -66,4 +66,30 @@ class BoundedQueue {
   bool closed_ = false, cancelled_ = false;
 };
 
+// Items one thread is done with, handed back to another thread to be
+// destroyed there: a pipeline's last stage (the store's writes, the
+// bottleneck) Gives each batch it has written, and the first stage, which
+// allocated it, frees it with DropAll before building the next. Keeps the
+// deallocation of 20,000 people's strings off the thread that limits the
+// pipeline. Unbounded, but the batches in flight are bounded by the queue
+// between the stages. Thread-safety: every member may be called from any
+// thread; the items are destroyed by the caller of DropAll, outside the lock.
+template <typename T>
+class HandBack {
+ public:
+  void Give(T item) {
+    std::lock_guard<std::mutex> l(mu_);
+    items_.push_back(std::move(item));
+  }
+  void DropAll() {
+    std::deque<T> done;  // declared before the lock: destroyed after the unlock
+    std::lock_guard<std::mutex> l(mu_);
+    done.swap(items_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<T> items_;
+};
+
 }  // namespace cloison

@@ -274,7 +274,6 @@ void SortBlindEntries(std::vector<BlindEntry>& v) {
   v.swap(out);
 }
 
-
 // Sorted in memory and inserted in key order, so each table is built by
 // appending to its B-tree. (SQLite's own CREATE INDEX sorted through its
 // external sorter: 2-3 s per field for 1.6 M people against about 1.5 s
@@ -325,29 +324,24 @@ StatusOr<std::vector<ColumnInfo>> PersonColumns(Db& db) {
 // Migration 4. A tag is now the first 16 bytes of the keyed BLAKE2b-256 the
 // older stores kept whole, so an old tag cut short is exactly the new one:
 // no value is decrypted or re-hashed. The blind-index tables' triggers are
-// dropped and the tables emptied first (cheaper than letting the triggers
-// rewrite every entry); the open that follows rebuilds every table whose
-// triggers are missing, from the shortened columns (CreatePersonIndexes).
+// dropped first (cheaper than letting them rewrite every entry): a table
+// without its triggers is not trusted, and the open that follows refills
+// each such table from the shortened columns (CreatePersonIndexes).
 Status ShortenBlindTags(Db& db) {
   constexpr size_t kTag = crypto::BlindIndexer::kTagSize;
-  auto names = [&db](const char* sql) -> StatusOr<std::vector<std::string>> {
-    CLOISON_ASSIGN_OR_RETURN(Stmt s, db.Prepare(sql, "read schema"));
-    std::vector<std::string> out;
+  std::vector<std::string> triggers;
+  {
+    CLOISON_ASSIGN_OR_RETURN(Stmt s, db.Prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+                                                "tbl_name = 'persons' AND name LIKE 'blind\\_%' ESCAPE '\\'",
+                                                "read schema"));
     for (;;) {
       CLOISON_ASSIGN_OR_RETURN(bool row, db.StepRow(s, "read schema"));
       if (!row) break;
-      out.emplace_back(s.ColumnText(0));
+      triggers.emplace_back(s.ColumnText(0));
     }
-    return out;
-  };
-  CLOISON_ASSIGN_OR_RETURN(auto triggers, names("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-                                                "tbl_name = 'persons' AND name LIKE 'blind\\_%' ESCAPE '\\'"));
+  }
   for (const std::string& t : triggers)
     CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DROP TRIGGER IF EXISTS ", Quoted(t)), "schema migration 4"));
-  CLOISON_ASSIGN_OR_RETURN(auto tables, names("SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                                              "name LIKE 'blind\\_%' ESCAPE '\\'"));
-  for (const std::string& t : tables)
-    CLOISON_RETURN_IF_ERROR(db.Exec(StrCat("DELETE FROM ", Quoted(t)), "schema migration 4"));
   CLOISON_ASSIGN_OR_RETURN(auto columns, PersonColumns(db));
   for (const ColumnInfo& c : columns) {
     if (c.name.rfind("bi_", 0) != 0) continue;

@@ -52,7 +52,7 @@ using internal::Txn;
 
 constexpr size_t kTagSize = crypto::BlindIndexer::kTagSize;
 // People per pipeline chunk: large enough to amortise the hand-off between
-// threads, small enough that a 5,000-person import batch has ~10 stages to
+// threads, small enough that a 20,000-person import batch has ~40 stages to
 // overlap.
 constexpr size_t kChunkSize = 512;
 // SQLite page cache while a bulk load appends to an empty table (see Open).
@@ -145,38 +145,41 @@ class PrefixMap {
   PrefixMap() = default;
   PrefixMap(const PrefixMap&) = delete;
   PrefixMap& operator=(const PrefixMap&) = delete;
-  ~PrefixMap() { Free(); }
+  ~PrefixMap() { Release(); }
 
   // Empties the map and keeps its slots for the next use.
   void Clear() {
-    if (size_ != 0) std::memset(static_cast<void*>(slots_), 0, cap_ * sizeof(Slot));
+    if (size_ != 0) std::memset(static_cast<void*>(region_.slots), 0, region_.cap * sizeof(Slot));
     size_ = 0;
   }
   // Empties the map and gives the memory back.
-  void Release() { Free(); }
+  void Release() {
+    Free(region_);
+    size_ = 0;
+  }
   void Insert(uint64_t key, int64_t id) {
     if (key == 0) key = 1;  // 0 marks an empty slot
-    if ((size_ + 1) * 2 > cap_) Grow();
-    size_t i = key & (cap_ - 1);
-    while (slots_[i].key != 0) {
-      if (slots_[i].key == key && slots_[i].id == id) return;
-      i = (i + 1) & (cap_ - 1);
+    if ((size_ + 1) * 2 > region_.cap) Grow();
+    size_t i = key & (region_.cap - 1);
+    while (region_.slots[i].key != 0) {
+      if (region_.slots[i].key == key && region_.slots[i].id == id) return;
+      i = (i + 1) & (region_.cap - 1);
     }
-    slots_[i] = {key, id};
+    region_.slots[i] = {key, id};
     ++size_;
   }
   // Starts loading the slot `key` hashes to, for a lookup a little later.
   void Prefetch(uint64_t key) const {
-    if (cap_ == 0) return;
+    if (region_.cap == 0) return;
     if (key == 0) key = 1;
-    __builtin_prefetch(slots_ + (key & (cap_ - 1)));
+    __builtin_prefetch(region_.slots + (key & (region_.cap - 1)));
   }
   template <typename F>
   void ForEach(uint64_t key, F&& f) const {
-    if (cap_ == 0) return;
+    if (region_.cap == 0) return;
     if (key == 0) key = 1;
-    for (size_t i = key & (cap_ - 1); slots_[i].key != 0; i = (i + 1) & (cap_ - 1))
-      if (slots_[i].key == key) f(slots_[i].id);
+    for (size_t i = key & (region_.cap - 1); region_.slots[i].key != 0; i = (i + 1) & (region_.cap - 1))
+      if (region_.slots[i].key == key) f(region_.slots[i].id);
   }
 
  private:
@@ -186,8 +189,16 @@ class PrefixMap {
   };
   static constexpr size_t kHugePage = size_t{2} << 20;
 
+  // The slots and, when they are mmap'ed, the mapping that holds them.
+  struct Region {
+    Slot* slots = nullptr;
+    size_t cap = 0;  // a power of two, or 0
+    void* map_base = nullptr;
+    size_t map_len = 0;
+  };
+
   // Zeroed slots for `n` entries. Throws std::bad_alloc as std::vector did.
-  void Allocate(size_t n) {
+  static Region Allocate(size_t n) {
     const size_t bytes = n * sizeof(Slot);
     if (bytes >= 2 * kHugePage) {
       // Over-map by one huge page so that the slots start on a 2 MiB
@@ -197,47 +208,29 @@ class PrefixMap {
       if (base != MAP_FAILED) {
         const uintptr_t aligned = (reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(kHugePage - 1);
         (void)madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // a hint: no THP, no harm
-        map_base_ = base;
-        map_len_ = len;
-        slots_ = reinterpret_cast<Slot*>(aligned);
-        cap_ = n;
-        return;
+        return {reinterpret_cast<Slot*>(aligned), n, base, len};
       }
     }
     void* p = std::calloc(n, sizeof(Slot));
     if (p == nullptr) throw std::bad_alloc();
-    slots_ = static_cast<Slot*>(p);
-    cap_ = n;
+    return {static_cast<Slot*>(p), n, nullptr, 0};
   }
-  void Free() {
-    if (map_base_ != nullptr) munmap(map_base_, map_len_);
-    else std::free(slots_);
-    map_base_ = nullptr;
-    map_len_ = 0;
-    slots_ = nullptr;
-    cap_ = 0;
-    size_ = 0;
+  static void Free(Region& r) {
+    if (r.map_base != nullptr) munmap(r.map_base, r.map_len);
+    else std::free(r.slots);
+    r = Region{};
   }
   void Grow() {
-    Slot* old = slots_;
-    const size_t old_cap = cap_;
-    void* old_base = map_base_;
-    const size_t old_len = map_len_;
-    map_base_ = nullptr;
-    map_len_ = 0;
-    Allocate(std::max<size_t>(1024, old_cap * 2));
+    Region old = region_;
+    region_ = Allocate(std::max<size_t>(1024, old.cap * 2));
     size_ = 0;
-    for (size_t i = 0; i < old_cap; ++i)
-      if (old[i].key != 0) Insert(old[i].key, old[i].id);
-    if (old_base != nullptr) munmap(old_base, old_len);
-    else std::free(old);
+    for (size_t i = 0; i < old.cap; ++i)
+      if (old.slots[i].key != 0) Insert(old.slots[i].key, old.slots[i].id);
+    Free(old);
   }
 
-  Slot* slots_ = nullptr;
-  size_t cap_ = 0;  // a power of two, or 0
+  Region region_;
   size_t size_ = 0;
-  void* map_base_ = nullptr;  // set when the slots are mmap'ed
-  size_t map_len_ = 0;
 };
 
 // Work area for kChunkSize people going through the upsert pipeline.
@@ -508,7 +501,7 @@ Status SqliteStore::Open() {
     if (!row || s.ColumnText(0) != "wal") return IOError(StrCat("cannot use WAL mode on ", options_.path));
   }
   CLOISON_RETURN_IF_ERROR(db_.Exec(StrCat("PRAGMA synchronous=", options_.bulk ? "OFF" : "NORMAL",
-                                          "; PRAGMA cache_size=-", (getenv("CLOISON_CACHE_MIB") ? atoi(getenv("CLOISON_CACHE_MIB")) : options_.cache_mib) * 1024,
+                                          "; PRAGMA cache_size=-", options_.cache_mib * 1024,
                                           "; PRAGMA temp_store=MEMORY; PRAGMA threads=2"),
                                    "configure database"));
   CLOISON_RETURN_IF_ERROR(internal::Migrate(db_));

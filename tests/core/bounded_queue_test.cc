@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace cloison {
@@ -38,6 +39,42 @@ TEST(BoundedQueueTest, CancelReleasesAProducerBlockedOnAFullQueue) {
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(*v, 1);
   EXPECT_FALSE(q.Pop().has_value());
+}
+
+// Records the thread that destroys it.
+struct Tracked {
+  std::thread::id* destroyed_on = nullptr;
+  Tracked() = default;
+  explicit Tracked(std::thread::id* d) : destroyed_on(d) {}
+  Tracked(Tracked&& o) noexcept : destroyed_on(std::exchange(o.destroyed_on, nullptr)) {}
+  Tracked& operator=(Tracked&&) = delete;
+  ~Tracked() {
+    if (destroyed_on) *destroyed_on = std::this_thread::get_id();
+  }
+};
+
+TEST(HandBackTest, ItemsGivenOnOneThreadAreDestroyedByTheOneThatDrops) {
+  HandBack<Tracked> back;
+  std::thread::id first{}, second{};
+  back.Give(Tracked(&first));
+  back.Give(Tracked(&second));
+  EXPECT_EQ(first, std::thread::id{}) << "kept until dropped";
+  std::thread::id dropper{};
+  std::thread t([&] {
+    dropper = std::this_thread::get_id();
+    back.DropAll();
+  });
+  t.join();
+  EXPECT_EQ(first, dropper);
+  EXPECT_EQ(second, dropper);
+  // Dropped once: a second DropAll destroys nothing more, and the hand-back
+  // takes new items.
+  std::thread::id third{};
+  back.DropAll();
+  back.Give(Tracked(&third));
+  EXPECT_EQ(third, std::thread::id{});
+  back.DropAll();
+  EXPECT_EQ(third, std::this_thread::get_id());
 }
 
 }  // namespace
