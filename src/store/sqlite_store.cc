@@ -172,7 +172,15 @@ class PrefixMap {
   void Prefetch(uint64_t key) const {
     if (region_.cap == 0) return;
     if (key == 0) key = 1;
-    __builtin_prefetch(region_.slots + (key & (region_.cap - 1)));
+    const Slot* slot = region_.slots + (key & (region_.cap - 1));
+#if defined(__x86_64__) || defined(__i386__)
+    // Not __builtin_prefetch: GCC 12 deletes a loop whose body only
+    // prefetches (no side effect), and ResolveChunk's loop over the unique
+    // fields is one; an asm volatile stays.
+    asm volatile("prefetcht0 %0" : : "m"(*slot));
+#else
+    __builtin_prefetch(slot);
+#endif
   }
   template <typename F>
   void ForEach(uint64_t key, F&& f) const {

@@ -472,6 +472,50 @@ TEST_F(StoreTest, LargeBatchMatchesDuplicatesAcrossPipelineChunks) {
   }
 }
 
+// In a bulk load the one map of written tags answers both "earlier in this
+// call" and "an earlier call": a duplicate within a call, a person re-keyed
+// by this call (its old value no longer matches) and a prefix of the map
+// that several people share all resolve exactly.
+TEST_F(StoreTest, BulkLoadMatchesDuplicatesWithinAndAcrossCalls) {
+  auto st = Open(/*bulk=*/true);
+  std::vector<Person> batch = MakePeople(1, 1500);
+  batch[1400] = MakePerson(4);  // same person as batch[3], two chunks later
+  batch[1400].fields[F("nom")] = "Renommee";
+  batch[600].fields[F("nir")] = "";  // person 601, matched by ft_id only, later
+  batch[1499] = MakePerson(601);
+  auto a = st->UpsertPersons(batch);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->inserted, 1498);
+  EXPECT_EQ(a->updated, 2);
+  EXPECT_EQ(a->ids[1400], a->ids[3]);
+  EXPECT_EQ(a->ids[1499], a->ids[600]);
+  // Next call: person 10 takes a new ft_id (matched by its NIR); then a new
+  // person comes with person 10's old ft_id, which 10 no longer holds once
+  // this call is written: it must not match 10, and goes in as itself.
+  Person ten = MakePerson(10), newcomer = MakePerson(5000);
+  const std::string old_ft = ten.fields[F("ft_id")];
+  ten.fields[F("ft_id")] = MakePerson(90000).fields[F("ft_id")];
+  newcomer.fields[F("ft_id")] = old_ft;
+  auto b = st->UpsertPersons(std::vector<Person>{ten, newcomer, MakePerson(2000)});
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->ids[0], a->ids[9]);
+  EXPECT_NE(b->ids[1], a->ids[9]);
+  EXPECT_EQ(b->inserted, 2);
+  EXPECT_EQ(b->updated, 1);
+  // A value held by another person in the table is still refused.
+  Person clash = MakePerson(30);  // its NIR says 30, its ft_id says 20
+  clash.fields[F("ft_id")] = MakePerson(20).fields[F("ft_id")];
+  EXPECT_EQ(st->UpsertPersons(std::vector<Person>{clash}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(st->FinishBulkLoad().ok());
+  EXPECT_EQ(st->Stats()->persons, 1500);
+  EXPECT_EQ(*st->FindPersons("ft_id", old_ft), std::vector<PersonId>{b->ids[1]});
+  EXPECT_EQ(*st->FindPersons("ft_id", ten.fields[F("ft_id")]), std::vector<PersonId>{a->ids[9]});
+  EXPECT_EQ(st->GetPerson(a->ids[3])->fields[F("nom")], "Renommee");
+  EXPECT_EQ(*st->FindPersons("nir", MakePerson(601).fields[F("nir")]), std::vector<PersonId>{a->ids[600]});
+  EXPECT_EQ(*st->FindPersons("nir", MakePerson(2000).fields[F("nir")]), std::vector<PersonId>{b->ids[2]});
+}
+
 TEST_F(StoreTest, BulkLoadDefersIndexesAndStillMatches) {
   {
     auto st = Open(/*bulk=*/true);
