@@ -1157,22 +1157,35 @@ StatusOr<bool> SqliteStore::PersonExists(int64_t id) {
 // will be once this call's earlier people are written; 0 if none.
 StatusOr<int64_t> SqliteStore::LookupUnique(size_t slot, const uint8_t* tag) {
   const uint64_t key = UniqueKey(slot, tag);
-  int64_t found = 0;
-  // 1. People assigned earlier in this call: their overlay tags are current.
-  call_map_.ForEach(key, [&](int64_t id) {
-    if (found == 0) {
-      const uint8_t* o = OverlayTags(id);
-      if (o && SameTag(o, slot, tag)) found = id;
-    }
-  });
-  if (found != 0) return found;
-  // 2. The table. An id in the overlay is being rewritten by this call, and
-  //    step 1 showed its new values do not hold the tag.
   if (bulk_deferred_) {
-    std::vector<int64_t> candidates;
-    bulk_map_.ForEach(key, [&](int64_t id) { candidates.push_back(id); });
-    for (int64_t id : candidates) {
-      if (OverlayTags(id)) continue;
+    // bulk_map_ holds every tag written since the load began, this call's
+    // included (ResolveChunk inserts into it as it assigns), so one probe
+    // answers both questions below. 1. People assigned earlier in this
+    // call: their overlay tags are current, and win. 2. The table: an id in
+    // the overlay is being rewritten by this call, and step 1 showed its
+    // new values do not hold the tag.
+    int64_t candidates[8];
+    size_t n = 0;
+    bool more = false;
+    int64_t found = 0;
+    bulk_map_.ForEach(key, [&](int64_t id) {
+      if (found != 0) return;
+      if (const uint8_t* o = OverlayTags(id)) {
+        if (SameTag(o, slot, tag)) found = id;
+      } else if (n < std::size(candidates)) {
+        candidates[n++] = id;
+      } else {
+        more = true;
+      }
+    });
+    if (found != 0) return found;
+    std::vector<int64_t> rest;  // prefix collisions past 8: never seen, but exact
+    if (more) bulk_map_.ForEach(key, [&](int64_t id) {
+      if (!OverlayTags(id)) rest.push_back(id);
+    });
+    const size_t total = more ? rest.size() : n;
+    for (size_t i = 0; i < total; ++i) {
+      const int64_t id = more ? rest[i] : candidates[i];
       ScopedReset r(person_tags_by_id_);
       person_tags_by_id_.BindInt(1, id);
       CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(person_tags_by_id_, "read blind index"));
@@ -1182,6 +1195,16 @@ StatusOr<int64_t> SqliteStore::LookupUnique(size_t slot, const uint8_t* tag) {
     }
     return 0;
   }
+  // 1. People assigned earlier in this call: their overlay tags are current.
+  int64_t found = 0;
+  call_map_.ForEach(key, [&](int64_t id) {
+    if (found == 0) {
+      const uint8_t* o = OverlayTags(id);
+      if (o && SameTag(o, slot, tag)) found = id;
+    }
+  });
+  if (found != 0) return found;
+  // 2. The table (its blind-index tables are current outside bulk loads).
   const Stmt& s = find_by_tag_[slot];
   ScopedReset r(s);
   s.BindBlob(1, std::span<const uint8_t>(tag, kTagSize));
@@ -1273,8 +1296,8 @@ Status SqliteStore::ResolveChunk(std::span<const Person> persons, Chunk& c, Upse
     for (size_t slot : unique_slots_) {
       if (!has[slot]) continue;
       const uint64_t key = UniqueKey(slot, tags + slot * kTagSize);
-      call_map_.Insert(key, id);
       if (bulk_deferred_) bulk_map_.Insert(key, id);
+      else call_map_.Insert(key, id);
     }
   }
   return OkStatus();
