@@ -5,8 +5,10 @@
 #include "cli/policy_cmd.h"
 #include "cli/serve_cmd.h"
 #include "cli/simulate_cmd.h"
+#include "store/sqlite_store.h"
 
 int main(int argc, char** argv) {
+  cloison::store::ConfigureSqliteForProcess();
   CLI::App app{"Cloison: compartmented personal records with an audited, guarded read path"};
   app.require_subcommand(1);
   app.fallthrough();  // --data may also follow the subcommand

@@ -35,4 +35,14 @@ inline std::string FieldAssociatedData(PersonId person, std::string_view field, 
 // hold a prefix and an AEAD ciphertext.
 StatusOr<uint32_t> BlobKeyId(std::span<const uint8_t> blob);
 
+// Process-wide SQLite settings, applied once before SQLite initialises:
+// memory statistics off (SQLITE_CONFIG_MEMSTATUS), so that SQLite's every
+// allocation and free does not take its global memory mutex; Cloison never
+// reads those statistics nor sets a soft heap limit. Idempotent and
+// thread-safe. Every store open calls it; main() calls it first, because
+// other modules' connections (accounts, audit index) initialise SQLite too
+// and a setting after initialisation is refused. Returns whether the
+// setting is in effect (false if SQLite was initialised before the call).
+bool ConfigureSqliteForProcess();
+
 }  // namespace cloison::store

@@ -1,6 +1,24 @@
 #include "store/sqlite_util.h"
 
+#include <mutex>
+
 #include "core/strings.h"
+#include "store/sqlite_store.h"
+
+namespace cloison::store {
+
+bool ConfigureSqliteForProcess() {
+  static std::once_flag once;
+  static bool applied = false;
+  std::call_once(once, [] {
+    // SQLITE_MISUSE if SQLite is already initialised: then nothing changes.
+    applied = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+    sqlite3_initialize();
+  });
+  return applied;
+}
+
+}  // namespace cloison::store
 
 namespace cloison::store::internal {
 
@@ -17,6 +35,7 @@ void Db::Close() {
 
 Status Db::Open(const std::string& path) {
   Close();
+  ConfigureSqliteForProcess();
   const int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {

@@ -201,6 +201,17 @@ TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
 // through inserts, updates (re-imports that change a value) and deletes, and
 // a unique field's table refuses a second person even when a write goes
 // around the store's own checks.
+// Opening a store sets SQLite's process settings first: memory statistics
+// off (no global mutex per allocation), so SQLite counts nothing however much
+// it allocates. ctest runs each test in its own process, so this open is the
+// process's first use of SQLite.
+TEST_F(StoreTest, OpeningAStoreTurnsSqliteMemoryStatisticsOff) {
+  auto st = Open();
+  ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 50)).ok());
+  EXPECT_TRUE(ConfigureSqliteForProcess());
+  EXPECT_EQ(sqlite3_memory_used(), 0);
+}
+
 TEST_F(StoreTest, BlindIndexTablesFollowEveryWrite) {
   auto st = Open();
   auto people = MakePeople(1, 5);
