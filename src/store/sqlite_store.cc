@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 
 #include "core/strings.h"
 #include "crypto/keys.h"
@@ -450,8 +451,10 @@ class SqliteStore final : public Store {
   Status SetJournalMode(std::string_view mode);
   Status UseRollbackJournalForBulkLoad();
 
-  // Per-UpsertPersons state, kept to reuse allocations.
+  // Per-UpsertPersons state, kept to reuse allocations. call_map_ holds
+  // this call's unique tags outside bulk loads (in one, bulk_map_ does).
   PrefixMap call_map_;
+  PrefixMap& UniqueMap() { return bulk_deferred_ ? bulk_map_ : call_map_; }
   absl::flat_hash_map<int64_t, uint32_t> overlay_index_;  // reserved per call: no node per person
   std::vector<uint8_t> overlay_;
   std::vector<Chunk> chunks_;
@@ -1157,35 +1160,27 @@ StatusOr<bool> SqliteStore::PersonExists(int64_t id) {
 // will be once this call's earlier people are written; 0 if none.
 StatusOr<int64_t> SqliteStore::LookupUnique(size_t slot, const uint8_t* tag) {
   const uint64_t key = UniqueKey(slot, tag);
+  // One probe of the map ResolveChunk fills as it assigns: call_map_ holds
+  // this call's tags; in a bulk load bulk_map_ holds every tag written since
+  // the load began, this call's included. 1. People assigned earlier in this
+  // call: their overlay tags are current, and win. 2. The others are the
+  // table's; an id in the overlay is being rewritten by this call, and
+  // step 1 showed its new values do not hold the tag.
+  const PrefixMap& map = UniqueMap();
+  absl::InlinedVector<int64_t, 8> candidates;  // table ids sharing the key's prefix
+  int64_t found = 0;
+  map.ForEach(key, [&](int64_t id) {
+    if (found != 0) return;
+    if (const uint8_t* o = OverlayTags(id)) {
+      if (SameTag(o, slot, tag)) found = id;
+    } else {
+      candidates.push_back(id);
+    }
+  });
+  if (found != 0) return found;
   if (bulk_deferred_) {
-    // bulk_map_ holds every tag written since the load began, this call's
-    // included (ResolveChunk inserts into it as it assigns), so one probe
-    // answers both questions below. 1. People assigned earlier in this
-    // call: their overlay tags are current, and win. 2. The table: an id in
-    // the overlay is being rewritten by this call, and step 1 showed its
-    // new values do not hold the tag.
-    int64_t candidates[8];
-    size_t n = 0;
-    bool more = false;
-    int64_t found = 0;
-    bulk_map_.ForEach(key, [&](int64_t id) {
-      if (found != 0) return;
-      if (const uint8_t* o = OverlayTags(id)) {
-        if (SameTag(o, slot, tag)) found = id;
-      } else if (n < std::size(candidates)) {
-        candidates[n++] = id;
-      } else {
-        more = true;
-      }
-    });
-    if (found != 0) return found;
-    std::vector<int64_t> rest;  // prefix collisions past 8: never seen, but exact
-    if (more) bulk_map_.ForEach(key, [&](int64_t id) {
-      if (!OverlayTags(id)) rest.push_back(id);
-    });
-    const size_t total = more ? rest.size() : n;
-    for (size_t i = 0; i < total; ++i) {
-      const int64_t id = more ? rest[i] : candidates[i];
+    // The blind-index tables are not built yet: check each candidate's row.
+    for (int64_t id : candidates) {
       ScopedReset r(person_tags_by_id_);
       person_tags_by_id_.BindInt(1, id);
       CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(person_tags_by_id_, "read blind index"));
@@ -1195,15 +1190,6 @@ StatusOr<int64_t> SqliteStore::LookupUnique(size_t slot, const uint8_t* tag) {
     }
     return 0;
   }
-  // 1. People assigned earlier in this call: their overlay tags are current.
-  int64_t found = 0;
-  call_map_.ForEach(key, [&](int64_t id) {
-    if (found == 0) {
-      const uint8_t* o = OverlayTags(id);
-      if (o && SameTag(o, slot, tag)) found = id;
-    }
-  });
-  if (found != 0) return found;
   // 2. The table (its blind-index tables are current outside bulk loads).
   const Stmt& s = find_by_tag_[slot];
   ScopedReset r(s);
@@ -1296,8 +1282,7 @@ Status SqliteStore::ResolveChunk(std::span<const Person> persons, Chunk& c, Upse
     for (size_t slot : unique_slots_) {
       if (!has[slot]) continue;
       const uint64_t key = UniqueKey(slot, tags + slot * kTagSize);
-      if (bulk_deferred_) bulk_map_.Insert(key, id);
-      else call_map_.Insert(key, id);
+      UniqueMap().Insert(key, id);
     }
   }
   return OkStatus();

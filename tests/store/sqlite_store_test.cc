@@ -216,10 +216,6 @@ TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
   EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type='index' AND name LIKE 'persons_bi_%'"), 0);
 }
 
-// The triggers keep each blind-index table equal to the persons column
-// through inserts, updates (re-imports that change a value) and deletes, and
-// a unique field's table refuses a second person even when a write goes
-// around the store's own checks.
 // Opening a store sets SQLite's process settings first: memory statistics
 // off (no global mutex per allocation), so SQLite counts nothing however much
 // it allocates. ctest runs each test in its own process, so this open is the
@@ -231,6 +227,10 @@ TEST_F(StoreTest, OpeningAStoreTurnsSqliteMemoryStatisticsOff) {
   EXPECT_EQ(sqlite3_memory_used(), 0);
 }
 
+// The triggers keep each blind-index table equal to the persons column
+// through inserts, updates (re-imports that change a value) and deletes, and
+// a unique field's table refuses a second person even when a write goes
+// around the store's own checks.
 TEST_F(StoreTest, BlindIndexTablesFollowEveryWrite) {
   auto st = Open();
   auto people = MakePeople(1, 5);
