@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/strings.h"
 #include "crypto/secure_random.h"
 
 namespace cloison::crypto {
@@ -139,6 +140,59 @@ void SealShort(uint8_t* ct, uint8_t* tag, std::span<const uint8_t> pt, std::span
 
 void XChaCha20Poly1305::EncryptGroupWithPrefix(std::span<const AeadItem> items,
                                                std::span<const uint8_t, 16> prefix) const {
+  SealWithPrefix(items, prefix, /*with_nonce=*/true);
+}
+
+Status XChaCha20Poly1305::SealEnvelope(std::span<const AeadItem> items,
+                                       std::span<uint8_t, kEnvelopePrefixSize> prefix) const {
+  if (items.size() > kMaxGroup)
+    return InvalidArgument(StrCat("an envelope holds at most ", kMaxGroup, " values, not ", items.size()));
+  FillNonce(prefix.data(), prefix.size());
+  SealWithPrefix(items, prefix, /*with_nonce=*/false);
+  return OkStatus();
+}
+
+Status XChaCha20Poly1305::SealEnvelopeWithPrefix(std::span<const AeadItem> items,
+                                                 std::span<const uint8_t, kEnvelopePrefixSize> prefix) const {
+  if (items.size() > kMaxGroup)
+    return InvalidArgument(StrCat("an envelope holds at most ", kMaxGroup, " values, not ", items.size()));
+  SealWithPrefix(items, prefix, /*with_nonce=*/false);
+  return OkStatus();
+}
+
+std::vector<StatusOr<std::string>> XChaCha20Poly1305::OpenEnvelope(
+    std::span<const EnvelopeOpenItem> items, std::span<const uint8_t, kEnvelopePrefixSize> prefix) const {
+  std::vector<StatusOr<std::string>> out;
+  out.reserve(items.size());
+  if (items.empty()) return out;
+  uint8_t subkey[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
+  crypto_core_hchacha20(subkey, prefix.data(), key_.data(), nullptr);
+  // Inner nonce: 4 zero bytes || le64(index).
+  uint8_t inner[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
+  for (const EnvelopeOpenItem& it : items) {
+    const std::span<const uint8_t> ct = it.ciphertext;
+    if (ct.size() < kTagSize) {
+      out.push_back(Corruption("ciphertext too short"));
+      continue;
+    }
+    inner[4] = it.index;
+    const size_t len = ct.size() - kTagSize;
+    std::string pt(len, '\0');
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(reinterpret_cast<uint8_t*>(pt.data()), nullptr,
+                                                           ct.data(), len, ct.data() + len,
+                                                           it.associated_data.data(), it.associated_data.size(),
+                                                           inner, subkey) != 0) {
+      out.push_back(Corruption("ciphertext does not authenticate (wrong key, tampered, or moved)"));
+      continue;
+    }
+    out.push_back(std::move(pt));
+  }
+  sodium_memzero(subkey, sizeof subkey);
+  return out;
+}
+
+void XChaCha20Poly1305::SealWithPrefix(std::span<const AeadItem> items, std::span<const uint8_t, 16> prefix,
+                                       bool with_nonce) const {
   static_assert(kMaxGroup <= 256, "the item index must fit the nonce's counter byte");
   if (items.empty()) return;
   uint8_t subkey[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
@@ -148,12 +202,13 @@ void XChaCha20Poly1305::EncryptGroupWithPrefix(std::span<const AeadItem> items,
   const size_t n = std::min(items.size(), kMaxGroup);
   for (size_t i = 0; i < n; ++i) {
     const AeadItem& it = items[i];
-    uint8_t* out = it.out;
-    std::memcpy(out, prefix.data(), 16);
-    std::memset(out + 16, 0, 8);
-    out[16] = static_cast<uint8_t>(i);
-    std::memcpy(inner + 4, out + 16, 8);
-    uint8_t* ct = out + kNonceSize;
+    inner[4] = static_cast<uint8_t>(i);  // le64(i): i < 256, the other bytes stay 0
+    uint8_t* ct = it.out;
+    if (with_nonce) {
+      std::memcpy(ct, prefix.data(), 16);
+      std::memcpy(ct + 16, inner + 4, 8);
+      ct += kNonceSize;
+    }
     uint8_t* tag = ct + it.plaintext.size();
     if (it.plaintext.size() <= kShortValue && it.associated_data.size() <= kShortAd) {
       SealShort(ct, tag, it.plaintext, it.associated_data, inner, subkey);

@@ -38,6 +38,18 @@ struct AeadOpenItem {
   std::span<const uint8_t> associated_data;
 };
 
+// One value of an envelope opened together (see Aead::OpenEnvelope):
+// `ciphertext` is ciphertext || tag (no nonce), `index` the value's place in
+// the envelope it was sealed in.
+struct EnvelopeOpenItem {
+  std::span<const uint8_t> ciphertext;
+  std::span<const uint8_t> associated_data;
+  uint8_t index = 0;
+};
+
+// Size of an envelope's nonce prefix (see Aead::SealEnvelope).
+constexpr size_t kEnvelopePrefixSize = 16;
+
 class Aead {
  public:
   virtual ~Aead() = default;
@@ -61,6 +73,20 @@ class Aead {
     for (const AeadOpenItem& it : items) out.push_back(Decrypt(it.ciphertext, it.associated_data));
     return out;
   }
+  // An envelope: values written together (one person's sensitive fields)
+  // whose nonces are one random prefix, drawn here and written to `prefix`,
+  // followed by the value's index in `items` (the nonce is stored once by
+  // the caller, not once per value). Each `out` must have room for
+  // plaintext.size() + the tag (XChaCha20Poly1305::kTagSize) and receives
+  // ciphertext || tag. At most 256 items (the index is one byte):
+  // InvalidArgument otherwise, with nothing written.
+  virtual Status SealEnvelope(std::span<const AeadItem> items,
+                              std::span<uint8_t, kEnvelopePrefixSize> prefix) const = 0;
+  // Opens values sealed by SealEnvelope with `prefix`, any subset, in any
+  // order; each result is the plaintext or Corruption (wrong key, prefix,
+  // index or associated data, or modified bytes), as Decrypt reports it.
+  virtual std::vector<StatusOr<std::string>> OpenEnvelope(
+      std::span<const EnvelopeOpenItem> items, std::span<const uint8_t, kEnvelopePrefixSize> prefix) const = 0;
 };
 
 class XChaCha20Poly1305 final : public Aead {
@@ -95,6 +121,18 @@ class XChaCha20Poly1305 final : public Aead {
   // with libsodium's ChaCha20-Poly1305 (which checks the tag in constant
   // time before releasing anything).
   std::vector<StatusOr<std::string>> DecryptGroup(std::span<const AeadOpenItem> items) const override;
+  // Envelope of items.size() <= kMaxGroup values: the same ciphertexts as
+  // EncryptGroupWithPrefix under a fresh random prefix, without the nonce
+  // in front of each (the one HChaCha20 derivation serves the envelope).
+  Status SealEnvelope(std::span<const AeadItem> items,
+                      std::span<uint8_t, kEnvelopePrefixSize> prefix) const override;
+  // Derives the subkey once for the envelope, then opens each value as
+  // DecryptGroup does (tag checked in constant time before any release).
+  std::vector<StatusOr<std::string>> OpenEnvelope(
+      std::span<const EnvelopeOpenItem> items, std::span<const uint8_t, kEnvelopePrefixSize> prefix) const override;
+  // SealEnvelope with the caller's prefix, for known-answer tests only.
+  Status SealEnvelopeWithPrefix(std::span<const AeadItem> items,
+                                std::span<const uint8_t, kEnvelopePrefixSize> prefix) const;
   // Deterministic variant for known-answer tests only: caller supplies the nonce.
   std::vector<uint8_t> EncryptWithNonce(std::span<const uint8_t> plaintext, std::span<const uint8_t> ad,
                                         std::span<const uint8_t, kNonceSize> nonce) const;
@@ -104,6 +142,10 @@ class XChaCha20Poly1305 final : public Aead {
 
  private:
   explicit XChaCha20Poly1305(SecretBytes key) : key_(std::move(key)) {}
+  // Seals at most kMaxGroup items under one subkey; item i's nonce is
+  // prefix || le64(i). With `with_nonce` each out starts with that nonce
+  // (Encrypt's layout), otherwise it is ciphertext || tag alone.
+  void SealWithPrefix(std::span<const AeadItem> items, std::span<const uint8_t, 16> prefix, bool with_nonce) const;
   SecretBytes key_;
 };
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <set>
 #include <thread>
 
@@ -226,6 +227,109 @@ TEST(XChaCha20Poly1305Test, DecryptGroupMatchesDecryptItemByItem) {
   EXPECT_TRUE(IsCorruption(opened[7].status()));
   EXPECT_TRUE(IsCorruption(opened[8].status()));
   EXPECT_EQ(*opened[9], pts[4]);
+}
+
+// An envelope value is the group ciphertext without its nonce: item i under
+// prefix P is exactly what libsodium's XChaCha20-Poly1305 gives for nonce
+// P || le64(i), minus the 24 nonce bytes in front.
+TEST(XChaCha20Poly1305Test, EnvelopeMatchesLibsodiumWithoutNonce) {
+  auto key = FromHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+  auto aead = *XChaCha20Poly1305::Create(SecretBytes(key));
+  auto prefix = FromHex("404142434445464748494a4b4c4d4e4f");
+  const std::vector<std::string> pts = {"", "1850578006084", std::string(200, 'x'), "jean.dupont@example.fr"};
+  const std::vector<std::string> ads = {"p:7|f:a|k:1", "", "p:7|f:c|k:1", "p:7|f:email|k:1"};
+  std::vector<std::vector<uint8_t>> outs(pts.size());
+  std::vector<AeadItem> items;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    outs[i].assign(pts[i].size() + XChaCha20Poly1305::kTagSize, 0xee);
+    items.push_back({AsBytes(pts[i]), AsBytes(ads[i]), outs[i].data()});
+  }
+  ASSERT_TRUE(aead->SealEnvelopeWithPrefix(items, std::span<const uint8_t, 16>(prefix.data(), 16)).ok());
+  std::vector<EnvelopeOpenItem> open;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    std::vector<uint8_t> nonce = prefix;
+    nonce.resize(24, 0);
+    nonce[16] = static_cast<uint8_t>(i);
+    const auto full =
+        aead->EncryptWithNonce(AsBytes(pts[i]), AsBytes(ads[i]), std::span<const uint8_t, 24>(nonce.data(), 24));
+    EXPECT_EQ(ToHex(outs[i]), ToHex(std::vector<uint8_t>(full.begin() + 24, full.end()))) << "item " << i;
+    open.push_back({outs[i], AsBytes(ads[i]), static_cast<uint8_t>(i)});
+  }
+  const auto opened = aead->OpenEnvelope(open, std::span<const uint8_t, 16>(prefix.data(), 16));
+  ASSERT_EQ(opened.size(), pts.size());
+  for (size_t i = 0; i < pts.size(); ++i) EXPECT_EQ(*opened[i], pts[i]) << "item " << i;
+}
+
+// What binds an envelope value: its prefix, its index, its associated data
+// and its bytes. Each change fails in its own slot with Corruption, a value
+// shorter than a tag included; a subset opens in any order.
+TEST(XChaCha20Poly1305Test, EnvelopeValueFailsAnywhereElse) {
+  SecretBytes key(32);
+  SecureRandom::Instance().Fill(std::span<uint8_t>(key.mutable_data(), key.size()));
+  auto aead = *XChaCha20Poly1305::Create(key);
+  const std::vector<std::string> pts = {"1850578006084", "jean.dupont@example.fr", "0612345678"};
+  const std::vector<std::string> ads = {"p:7|f:nir|k:1", "p:7|f:email|k:1", "p:7|f:telephone|k:1"};
+  std::vector<std::vector<uint8_t>> cts(pts.size());
+  std::vector<AeadItem> items;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    cts[i].assign(pts[i].size() + XChaCha20Poly1305::kTagSize, 0);
+    items.push_back({AsBytes(pts[i]), AsBytes(ads[i]), cts[i].data()});
+  }
+  std::array<uint8_t, kEnvelopePrefixSize> prefix{}, other{};
+  ASSERT_TRUE(aead->SealEnvelope(items, prefix).ok());
+  std::vector<uint8_t> resealed(pts[0].size() + XChaCha20Poly1305::kTagSize);
+  const std::vector<AeadItem> again = {{AsBytes(pts[0]), AsBytes(ads[0]), resealed.data()}};
+  ASSERT_TRUE(aead->SealEnvelope(again, other).ok());
+  EXPECT_NE(ToHex(std::vector<uint8_t>(prefix.begin(), prefix.end())),
+            ToHex(std::vector<uint8_t>(other.begin(), other.end())))
+      << "each envelope draws its own prefix";
+  std::vector<uint8_t> tampered = cts[1];
+  tampered[0] ^= 1;
+  const std::vector<uint8_t> short_ct(XChaCha20Poly1305::kTagSize - 1, 0);
+  std::vector<EnvelopeOpenItem> open = {
+      {cts[2], AsBytes(ads[2]), 2},     // a subset, out of order
+      {cts[0], AsBytes(ads[0]), 0},
+      {cts[0], AsBytes(ads[0]), 1},     // wrong index
+      {cts[1], AsBytes(ads[0]), 1},     // moved to another field
+      {tampered, AsBytes(ads[1]), 1},   // modified
+      {short_ct, AsBytes(ads[1]), 1},   // truncated below a tag
+  };
+  const auto opened = aead->OpenEnvelope(open, prefix);
+  ASSERT_EQ(opened.size(), open.size());
+  EXPECT_EQ(*opened[0], pts[2]);
+  EXPECT_EQ(*opened[1], pts[0]);
+  for (size_t i = 2; i < opened.size(); ++i) EXPECT_TRUE(IsCorruption(opened[i].status())) << "item " << i;
+  // Under the other envelope's prefix the first envelope's bytes do not
+  // open (the value resealed there does), and under another key nothing does.
+  EXPECT_TRUE(IsCorruption(aead->OpenEnvelope(open, other)[1].status()));
+  const std::vector<EnvelopeOpenItem> moved = {{resealed, AsBytes(ads[0]), 0}};
+  EXPECT_EQ(*aead->OpenEnvelope(moved, other)[0], pts[0]);
+  EXPECT_TRUE(IsCorruption(aead->OpenEnvelope(moved, prefix)[0].status()));
+  SecretBytes key2(32);
+  SecureRandom::Instance().Fill(std::span<uint8_t>(key2.mutable_data(), key2.size()));
+  auto aead2 = *XChaCha20Poly1305::Create(key2);
+  EXPECT_TRUE(IsCorruption(aead2->OpenEnvelope(open, prefix)[0].status()));
+  EXPECT_TRUE(aead->OpenEnvelope({}, prefix).empty());
+}
+
+// The index is one byte: an envelope of more than 256 values is refused
+// before anything is written.
+TEST(XChaCha20Poly1305Test, EnvelopeRefusesMoreThanMaxGroupValues) {
+  SecretBytes key(32);
+  SecureRandom::Instance().Fill(std::span<uint8_t>(key.mutable_data(), key.size()));
+  auto aead = *XChaCha20Poly1305::Create(key);
+  const size_t n = XChaCha20Poly1305::kMaxGroup + 1;
+  std::vector<std::vector<uint8_t>> outs(n, std::vector<uint8_t>(1 + XChaCha20Poly1305::kTagSize, 0xee));
+  std::vector<AeadItem> items;
+  for (size_t i = 0; i < n; ++i) items.push_back({AsBytes("v"), AsBytes("ad"), outs[i].data()});
+  std::array<uint8_t, kEnvelopePrefixSize> prefix{};
+  const Status s = aead->SealEnvelope(items, prefix);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  for (const auto& o : outs) EXPECT_EQ(o, std::vector<uint8_t>(1 + XChaCha20Poly1305::kTagSize, 0xee));
+  items.pop_back();
+  ASSERT_TRUE(aead->SealEnvelope(items, prefix).ok());
+  const std::vector<EnvelopeOpenItem> last = {{outs[n - 2], AsBytes("ad"), static_cast<uint8_t>(n - 2)}};
+  EXPECT_EQ(*aead->OpenEnvelope(last, prefix)[0], "v");
 }
 
 // Random prefixes: distinct nonces within a group, across groups, and past
