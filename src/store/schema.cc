@@ -93,6 +93,11 @@ CREATE TABLE decoys(
     // 4: blind-index tags from 32 to 16 bytes: ShortenBlindTags (the
     // columns to rewrite depend on the catalog, so it is code, not SQL).
     "",
+    // 5: per-person envelopes: the nonce prefix of a person's encrypted
+    // values, stored once in the row (docs/storage-format.md). NULL marks
+    // a row written before: its values keep their own key id and nonce
+    // until they are next written or re-encrypted.
+    "ALTER TABLE persons ADD COLUMN nonce_prefix BLOB;",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -433,6 +438,16 @@ Status SyncCatalogColumns(Db& db, const FieldCatalog& catalog, int64_t now_micro
     CLOISON_RETURN_IF_ERROR(db.StepDone(put_reg, "write field registry"));
   }
   return txn.Commit();
+}
+
+StatusOr<std::vector<std::string>> OrphanEncryptedColumns(Db& db, const FieldCatalog& catalog) {
+  CLOISON_ASSIGN_OR_RETURN(auto columns, PersonColumns(db));
+  std::set<std::string> current;
+  for (const FieldDef& def : catalog.fields()) current.insert(ValueColumn(def));
+  std::vector<std::string> out;
+  for (const ColumnInfo& c : columns)
+    if (c.name.rfind("f_", 0) == 0 && c.type == "BLOB" && !current.count(c.name)) out.push_back(Quoted(c.name));
+  return out;
 }
 
 Status CreatePersonIndexes(Db& db, const FieldCatalog& catalog) {

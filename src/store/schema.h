@@ -22,7 +22,7 @@
 namespace cloison::store::internal {
 
 // The version a freshly migrated database has.
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Brings the database to kSchemaVersion.
 Status Migrate(Db& db);
@@ -38,6 +38,13 @@ std::string BlindTable(const FieldDef& def);   // blind_<name>
 // When `create_indexes` is false, the persons secondary indexes are left to
 // CreatePersonIndexes (bulk loads build them once, at the end).
 Status SyncCatalogColumns(Db& db, const FieldCatalog& catalog, int64_t now_micros);
+
+// The value columns of encrypted fields that this catalog no longer has
+// (registered encrypted, or BLOB columns from before the registry), quoted
+// for SQL. A row rewritten under a new envelope clears them: their values
+// were sealed under the row's previous nonce prefix and could not be opened
+// again (docs/storage-format.md, "Catalog changes").
+StatusOr<std::vector<std::string>> OrphanEncryptedColumns(Db& db, const FieldCatalog& catalog);
 
 // Blind indexes. Each blind-indexed field has a table blind_<name>(tag,
 // person_id), WITHOUT ROWID, keyed on tag (PRIMARY KEY(tag) for a unique

@@ -42,6 +42,12 @@ StatusOr<uint32_t> BlobKeyId(std::span<const uint8_t> blob) {
   return (uint32_t{blob[0]} << 24) | (uint32_t{blob[1]} << 16) | (uint32_t{blob[2]} << 8) | uint32_t{blob[3]};
 }
 
+StatusOr<uint8_t> EnvelopeIndex(std::span<const uint8_t> blob) {
+  if (blob.size() < kEnvelopeIndexSize + crypto::XChaCha20Poly1305::kTagSize)
+    return Corruption("encrypted value is too short");
+  return blob[0];
+}
+
 namespace {
 
 constexpr const char* kLoadKeysSql = "SELECT key_id, wrapped, active FROM keys ORDER BY key_id";
@@ -251,6 +257,8 @@ struct Chunk {
   std::vector<uint8_t> blobs;     // encrypted values, back to back
   std::vector<uint32_t> blob_off; // [row][enc slot]
   std::vector<uint32_t> blob_len; // [row][enc slot]; 0 = absent
+  std::vector<uint8_t> prefixes;  // [row] envelope nonce prefix, kEnvelopePrefixSize bytes
+  std::vector<uint8_t> sealed;    // [row] 1 once the row's envelope is sealed
 };
 
 // A stage over the rows of a chunk that both threads can work on: each
@@ -308,13 +316,6 @@ std::vector<StructureId> ParseIdList(std::string_view s) {
     s.remove_prefix(semi + 1);
   }
   return out;
-}
-
-void PutKeyId(uint32_t id, std::vector<uint8_t>& out) {
-  out.push_back(static_cast<uint8_t>(id >> 24));
-  out.push_back(static_cast<uint8_t>(id >> 16));
-  out.push_back(static_cast<uint8_t>(id >> 8));
-  out.push_back(static_cast<uint8_t>(id));
 }
 
 class SqliteStore final : public Store {
@@ -418,7 +419,25 @@ class SqliteStore final : public Store {
 
   // Decrypts one stored value. A key id the ring does not hold triggers one
   // RefreshKeyRing (a rotation in another process) before it is Corruption.
-  StatusOr<std::string> Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob);
+  // Where a row's encrypted values take their key and nonce from (layouts in
+  // sqlite_store.h): the row's key id and nonce prefix for an envelope row,
+  // each value's own prefix for a legacy row.
+  struct RowSeal {
+    uint32_t key_id = 0;              // persons.key_id
+    bool envelope = false;            // persons.nonce_prefix is not NULL
+    std::span<const uint8_t> prefix;  // persons.nonce_prefix
+  };
+  // Opens one stored value of person `id`. Corruption (naming the person and
+  // the field, never the value) for a damaged, moved or unknown-key value.
+  StatusOr<std::string> Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob,
+                                const RowSeal& seal);
+  // Opens values of an envelope row together (one subkey derivation).
+  StatusOr<std::vector<std::string>> OpenEnvelopeValues(PersonId id, const RowSeal& seal,
+                                                        std::span<const FieldDef* const> defs,
+                                                        std::span<const std::span<const uint8_t>> blobs);
+  // The data key `key_id`, reloading the ring once if this process does not
+  // have it yet (a rotation by another process); Corruption if unknown.
+  StatusOr<const crypto::Aead*> DataKey(PersonId id, uint32_t key_id);
   StatusOr<Structure> ReadStructure(const Stmt& s) const;
   Orientation ReadOrientation(const Stmt& s) const;
 
@@ -498,10 +517,15 @@ Status SqliteStore::Open() {
       bi_taggers_.push_back(indexer.ForField(def.name));
     }
   }
+  // A person's sensitive values are one envelope, indexed by one byte.
+  if (enc_fields_.size() > crypto::XChaCha20Poly1305::kMaxGroup)
+    return InvalidArgument(StrCat("the catalog has ", enc_fields_.size(), " sensitive fields; at most ",
+                                  crypto::XChaCha20Poly1305::kMaxGroup, " are supported"));
 
   CLOISON_RETURN_IF_ERROR(db_.Open(options_.path));
-  // 16 KiB pages: a person row is ~650 bytes (encrypted values carry 44
-  // bytes of overhead each); against 8 KiB, half the pages, page writes and
+  // 16 KiB pages: a person row was ~650 bytes when measured (encrypted
+  // values carried 44 bytes of overhead each; envelopes now carry 17, plus
+  // 16 per row); against 8 KiB, half the pages, page writes and
   // splits for a bulk load (1.6 M people: 4% faster; 32 KiB gained only 1%
   // more, for twice the WAL bytes per small online transaction). Only takes
   // effect on a new, empty database.
@@ -630,12 +654,18 @@ Status SqliteStore::PrepareStatements() {
     return OkStatus();
   };
   // persons: column order id, referent_structure_id, referent_counsellor_id,
-  // other_structures, key_id, updated_at, f_* (catalog order), bi_* (slot order).
-  std::string cols = "id, referent_structure_id, referent_counsellor_id, other_structures, key_id, updated_at";
+  // other_structures, key_id, updated_at, nonce_prefix, f_* (catalog order),
+  // bi_* (slot order). A rewritten row is a new envelope: the values of
+  // fields the catalog dropped could not be opened under it, so they go.
+  CLOISON_ASSIGN_OR_RETURN(const std::vector<std::string> orphans, internal::OrphanEncryptedColumns(db_, catalog_));
+  std::string cols = "id, referent_structure_id, referent_counsellor_id, other_structures, key_id, updated_at, "
+                     "nonce_prefix";
   std::string sets =
       "referent_structure_id=excluded.referent_structure_id, referent_counsellor_id=excluded.referent_counsellor_id, "
-      "other_structures=excluded.other_structures, key_id=excluded.key_id, updated_at=excluded.updated_at";
-  std::string fcols, bcols, params = "?, ?, ?, ?, ?, ?";
+      "other_structures=excluded.other_structures, key_id=excluded.key_id, updated_at=excluded.updated_at, "
+      "nonce_prefix=excluded.nonce_prefix";
+  for (const std::string& c : orphans) sets += StrCat(", ", c, "=NULL");
+  std::string fcols, bcols, params = "?, ?, ?, ?, ?, ?, ?";
   for (const FieldDef& def : catalog_.fields()) {
     const std::string c = StrCat("\"", internal::ValueColumn(def), "\"");
     cols += ", " + c;
@@ -653,7 +683,8 @@ Status SqliteStore::PrepareStatements() {
   CLOISON_RETURN_IF_ERROR(prep(upsert_person_, StrCat("INSERT INTO persons(", cols, ") VALUES(", params,
                                                       ") ON CONFLICT(id) DO UPDATE SET ", sets)));
   CLOISON_RETURN_IF_ERROR(prep(get_person_, StrCat("SELECT referent_structure_id, referent_counsellor_id, "
-                                                   "other_structures", fcols.empty() ? "" : ", ", fcols,
+                                                   "other_structures, key_id, nonce_prefix",
+                                                   fcols.empty() ? "" : ", ", fcols,
                                                    " FROM persons WHERE id = ?")));
   CLOISON_RETURN_IF_ERROR(prep(person_exists_, "SELECT 1 FROM persons WHERE id = ?"));
   CLOISON_RETURN_IF_ERROR(prep(max_person_id_, "SELECT coalesce(max(id), 0) FROM persons"));
@@ -678,12 +709,14 @@ Status SqliteStore::PrepareStatements() {
     std::string ecols, esets;
     for (size_t f : enc_fields_) {
       const std::string c = StrCat("\"", internal::ValueColumn(catalog_.at(f)), "\"");
-      ecols += (ecols.empty() ? "" : ", ") + c;
+      ecols += ", " + c;
       esets += c + " = ?, ";
     }
-    CLOISON_RETURN_IF_ERROR(prep(get_encrypted_, StrCat("SELECT ", ecols, " FROM persons WHERE id = ?")));
+    for (const std::string& c : orphans) esets += c + " = NULL, ";
     CLOISON_RETURN_IF_ERROR(
-        prep(update_encrypted_, StrCat("UPDATE persons SET ", esets, "key_id = ? WHERE id = ?")));
+        prep(get_encrypted_, StrCat("SELECT key_id, nonce_prefix", ecols, " FROM persons WHERE id = ?")));
+    CLOISON_RETURN_IF_ERROR(prep(update_encrypted_, StrCat("UPDATE persons SET ", esets,
+                                                           "key_id = ?, nonce_prefix = ? WHERE id = ?")));
   }
 
   const char* kStructureCols = "id, kind, parent_id, code, name, time_zone, open_minute, close_minute, weekdays, "
@@ -1110,19 +1143,21 @@ void SqliteStore::LayoutBlobs(std::span<const Person> persons, Chunk& c) const {
     for (size_t e = 0; e < nenc; ++e) {
       const size_t n = p.fields[enc_fields_[e]].size();
       if (n == 0) continue;
-      const size_t len = kKeyIdPrefixSize + crypto::XChaCha20Poly1305::kOverhead + n;
+      const size_t len = kEnvelopeIndexSize + crypto::XChaCha20Poly1305::kTagSize + n;
       c.blob_off[r * nenc + e] = static_cast<uint32_t>(total);
       c.blob_len[r * nenc + e] = static_cast<uint32_t>(len);
       total += len;
     }
   }
   c.blobs.resize(total);
+  c.prefixes.resize(rows * crypto::kEnvelopePrefixSize);
+  c.sealed.assign(rows, 0);
 }
 
 void SqliteStore::EncryptRows(std::span<const Person> persons, Chunk& c, const crypto::Aead& aead,
                               uint32_t key_id, size_t row_begin, size_t row_end) const {
-  // One group per person: its values are encrypted together (one subkey
-  // derivation, see Aead::EncryptGroup) straight into their slots.
+  // One envelope per person: its values are sealed together (one subkey
+  // derivation, see Aead::SealEnvelope) straight into their slots.
   thread_local std::vector<std::string> ads;
   thread_local std::vector<crypto::AeadItem> items;
   const size_t nenc = enc_fields_.size();
@@ -1139,14 +1174,14 @@ void SqliteStore::EncryptRows(std::span<const Person> persons, Chunk& c, const c
       ad.clear();
       AppendFieldAssociatedData(PersonId(c.ids[r]), def.name, key_id, ad);
       uint8_t* slot = c.blobs.data() + c.blob_off[r * nenc + e];
-      slot[0] = static_cast<uint8_t>(key_id >> 24);
-      slot[1] = static_cast<uint8_t>(key_id >> 16);
-      slot[2] = static_cast<uint8_t>(key_id >> 8);
-      slot[3] = static_cast<uint8_t>(key_id);
-      // LayoutBlobs sized the slot as key id + overhead + value.
-      items.push_back({crypto::AsBytes(v), crypto::AsBytes(ad), slot + kKeyIdPrefixSize});
+      // LayoutBlobs sized the slot as index + value + tag. Open checked
+      // that a person has at most 256 sensitive fields.
+      slot[0] = static_cast<uint8_t>(items.size());
+      items.push_back({crypto::AsBytes(v), crypto::AsBytes(ad), slot + kEnvelopeIndexSize});
     }
-    aead.EncryptGroup(items);
+    const std::span<uint8_t, crypto::kEnvelopePrefixSize> prefix(
+        c.prefixes.data() + r * crypto::kEnvelopePrefixSize, crypto::kEnvelopePrefixSize);
+    c.sealed[r] = aead.SealEnvelope(items, prefix).ok() ? 1 : 0;
   }
 }
 
@@ -1304,9 +1339,12 @@ Status SqliteStore::WriteChunk(std::span<const Person> persons, const Chunk& c, 
     scratch_.clear();
     AppendIdList(p.other_structures, scratch_);
     s.BindTextOrNull(4, scratch_);
+    if (!c.sealed[r]) return Internal(StrCat("the encrypted values of person ", c.ids[r], " could not be sealed"));
     s.BindInt(5, key_id);
     s.BindInt(6, now);
-    int col = 7;
+    s.BindBlob(7, std::span<const uint8_t>(c.prefixes.data() + r * crypto::kEnvelopePrefixSize,
+                                           crypto::kEnvelopePrefixSize));
+    int col = 8;
     size_t e = 0;
     for (size_t f = 0; f < catalog_.size(); ++f, ++col) {
       if (catalog_.at(f).encrypted()) {
@@ -1430,29 +1468,73 @@ StatusOr<UpsertResult> SqliteStore::UpsertPersons(std::span<const Person> person
   return result;
 }
 
-StatusOr<std::string> SqliteStore::Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob) {
+StatusOr<const crypto::Aead*> SqliteStore::DataKey(PersonId id, uint32_t key_id) {
+  const crypto::Aead* aead = ring_->Find(key_id);
+  if (!aead) {
+    // Not on the hot path: only the first read after a rotation elsewhere
+    // (or a damaged row) gets here. The caller's blobs stay valid: they
+    // belong to its statement, which is neither stepped nor reset by the
+    // reload.
+    CLOISON_RETURN_IF_ERROR(RefreshKeyRing());
+    aead = ring_->Find(key_id);
+  }
+  if (!aead) return Corruption(StrCat("person ", id.value(), ": unknown key id ", key_id));
+  return aead;
+}
+
+StatusOr<std::string> SqliteStore::Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob,
+                                           const RowSeal& seal) {
+  if (seal.envelope) {
+    const FieldDef* defs[] = {&def};
+    const std::span<const uint8_t> blobs[] = {blob};
+    CLOISON_ASSIGN_OR_RETURN(std::vector<std::string> v, OpenEnvelopeValues(id, seal, defs, blobs));
+    return std::move(v[0]);
+  }
   auto key_id = BlobKeyId(blob);
   if (!key_id.ok())
     return Corruption(StrCat("person ", id.value(), " field '", def.name, "': ", MessageOf(key_id.status())));
-  const crypto::Aead* aead = ring_->Find(*key_id);
-  if (!aead) {
-    // Not on the hot path: only the first read after a rotation elsewhere
-    // (or a damaged blob) gets here. `blob` stays valid: it belongs to the
-    // caller's statement, which is neither stepped nor reset by the reload.
-    CLOISON_RETURN_IF_ERROR(RefreshKeyRing());
-    aead = ring_->Find(*key_id);
-  }
-  if (!aead)
+  auto aead = DataKey(id, *key_id);
+  if (!aead.ok())
     return Corruption(StrCat("person ", id.value(), " field '", def.name, "': unknown key id ", *key_id));
   std::string ad;
   AppendFieldAssociatedData(id, def.name, *key_id, ad);
-  auto pt = aead->Decrypt(blob.subspan(kKeyIdPrefixSize), crypto::AsBytes(ad));
+  auto pt = (*aead)->Decrypt(blob.subspan(kKeyIdPrefixSize), crypto::AsBytes(ad));
   if (!pt.ok())
     return Corruption(StrCat("person ", id.value(), " field '", def.name, "': ", MessageOf(pt.status())));
   return pt;
 }
 
+StatusOr<std::vector<std::string>> SqliteStore::OpenEnvelopeValues(PersonId id, const RowSeal& seal,
+                                                                   std::span<const FieldDef* const> defs,
+                                                                   std::span<const std::span<const uint8_t>> blobs) {
+  if (seal.prefix.size() != crypto::kEnvelopePrefixSize)
+    return Corruption(StrCat("person ", id.value(), ": nonce prefix is ", seal.prefix.size(), " bytes, not ",
+                             crypto::kEnvelopePrefixSize));
+  CLOISON_ASSIGN_OR_RETURN(const crypto::Aead* aead, DataKey(id, seal.key_id));
+  std::vector<std::string> ads(defs.size());
+  std::vector<crypto::EnvelopeOpenItem> items(defs.size());
+  for (size_t i = 0; i < defs.size(); ++i) {
+    auto index = EnvelopeIndex(blobs[i]);
+    if (!index.ok())
+      return Corruption(StrCat("person ", id.value(), " field '", defs[i]->name, "': ", MessageOf(index.status())));
+    AppendFieldAssociatedData(id, defs[i]->name, seal.key_id, ads[i]);
+    items[i] = {blobs[i].subspan(kEnvelopeIndexSize), crypto::AsBytes(ads[i]), *index};
+  }
+  std::vector<StatusOr<std::string>> opened = aead->OpenEnvelope(
+      items, std::span<const uint8_t, crypto::kEnvelopePrefixSize>(seal.prefix.data(), crypto::kEnvelopePrefixSize));
+  std::vector<std::string> out(defs.size());
+  for (size_t i = 0; i < defs.size(); ++i) {
+    if (!opened[i].ok())
+      return Corruption(StrCat("person ", id.value(), " field '", defs[i]->name, "': ", MessageOf(opened[i].status())));
+    out[i] = std::move(*opened[i]);
+  }
+  return out;
+}
+
 StatusOr<Person> SqliteStore::GetPerson(PersonId id, const FieldMask& mask) {
+  // Columns: referent_structure_id, referent_counsellor_id, other_structures,
+  // key_id, nonce_prefix, then the catalog's fields.
+  constexpr int kFirstField = 5;
   const Stmt& s = get_person_;
   ScopedReset r(s);
   s.BindInt(1, id.value());
@@ -1464,32 +1546,49 @@ StatusOr<Person> SqliteStore::GetPerson(PersonId id, const FieldMask& mask) {
   if (!s.ColumnIsNull(1)) p.referent_counsellor = AccountId(s.ColumnInt(1));
   p.other_structures = ParseIdList(s.ColumnText(2));
   p.fields.resize(catalog_.size());
-  // The encrypted values are opened together when they are under one key
-  // (always, outside a rotation in progress): written together, they share
-  // a nonce prefix, so XChaCha20's subkey is derived once for the person.
+  const RowSeal seal{static_cast<uint32_t>(s.ColumnInt(3)), !s.ColumnIsNull(4), s.ColumnBlob(4)};
   std::vector<size_t> sealed;
   std::optional<uint32_t> one_key;
   bool mixed_keys = false;
   for (size_t f = 0; f < catalog_.size(); ++f) {
     if (!mask.has(f)) continue;
-    const int col = static_cast<int>(3 + f);
+    const int col = static_cast<int>(kFirstField + f);
     if (s.ColumnIsNull(col)) continue;
     const FieldDef& def = catalog_.at(f);
     if (def.encrypted()) {
-      auto key_id = BlobKeyId(s.ColumnBlob(col));
-      if (!key_id.ok() || (one_key && *one_key != *key_id)) mixed_keys = true;
-      else one_key = *key_id;
+      if (!seal.envelope) {
+        auto key_id = BlobKeyId(s.ColumnBlob(col));
+        if (!key_id.ok() || (one_key && *one_key != *key_id)) mixed_keys = true;
+        else one_key = *key_id;
+      }
       sealed.push_back(f);
     } else {
       p.fields[f] = std::string(s.ColumnText(col));
     }
   }
+  if (sealed.empty()) return p;
+  if (seal.envelope) {
+    // One envelope per person: one subkey derivation for all its values.
+    std::vector<const FieldDef*> defs;
+    std::vector<std::span<const uint8_t>> blobs;
+    for (size_t f : sealed) {
+      defs.push_back(&catalog_.at(f));
+      blobs.push_back(s.ColumnBlob(static_cast<int>(kFirstField + f)));
+    }
+    CLOISON_ASSIGN_OR_RETURN(std::vector<std::string> values, OpenEnvelopeValues(id, seal, defs, blobs));
+    for (size_t i = 0; i < sealed.size(); ++i) p.fields[sealed[i]] = std::move(values[i]);
+    return p;
+  }
+  // A legacy row: its values are opened together when they are under one
+  // key (always, outside a rotation in progress): written together, they
+  // share a nonce prefix, so XChaCha20's subkey is derived once.
   const crypto::Aead* aead = one_key && !mixed_keys ? ring_->Find(*one_key) : nullptr;
   if (aead == nullptr || sealed.size() < 2) {
     // A rotation half done, an unknown key or a damaged blob: one by one,
     // with Decrypt's own reload and messages.
     for (size_t f : sealed) {
-      CLOISON_ASSIGN_OR_RETURN(p.fields[f], Decrypt(id, catalog_.at(f), s.ColumnBlob(static_cast<int>(3 + f))));
+      CLOISON_ASSIGN_OR_RETURN(p.fields[f],
+                               Decrypt(id, catalog_.at(f), s.ColumnBlob(static_cast<int>(kFirstField + f)), seal));
     }
     return p;
   }
@@ -1497,7 +1596,8 @@ StatusOr<Person> SqliteStore::GetPerson(PersonId id, const FieldMask& mask) {
   std::vector<crypto::AeadOpenItem> items(sealed.size());
   for (size_t i = 0; i < sealed.size(); ++i) {
     AppendFieldAssociatedData(id, catalog_.at(sealed[i]).name, *one_key, ads[i]);
-    items[i] = {s.ColumnBlob(static_cast<int>(3 + sealed[i])).subspan(kKeyIdPrefixSize), crypto::AsBytes(ads[i])};
+    items[i] = {s.ColumnBlob(static_cast<int>(kFirstField + sealed[i])).subspan(kKeyIdPrefixSize),
+                crypto::AsBytes(ads[i])};
   }
   std::vector<StatusOr<std::string>> opened = aead->DecryptGroup(items);
   for (size_t i = 0; i < sealed.size(); ++i) {
@@ -1622,32 +1722,51 @@ StatusOr<int64_t> SqliteStore::ReencryptBatch(int64_t max_persons) {
     }
   }
   const size_t nenc = enc_fields_.size();
-  std::vector<uint8_t> blobs;
+  std::vector<std::string> pts(nenc);
+  std::vector<uint8_t> present(nenc);
+  std::vector<std::string> ads(nenc);
   std::vector<std::pair<size_t, size_t>> spans(nenc);
-  std::string ad;
+  std::vector<uint8_t> blobs;
+  std::vector<crypto::AeadItem> items;
+  std::array<uint8_t, crypto::kEnvelopePrefixSize> prefix{};
   const crypto::Aead& aead = ring->active();
   for (int64_t id : ids) {
-    blobs.clear();
     {
       ScopedReset r(get_encrypted_);
       get_encrypted_.BindInt(1, id);
       CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(get_encrypted_, "read person"));
       if (!row) continue;
+      const RowSeal seal{static_cast<uint32_t>(get_encrypted_.ColumnInt(0)), !get_encrypted_.ColumnIsNull(1),
+                         get_encrypted_.ColumnBlob(1)};
       for (size_t e = 0; e < nenc; ++e) {
-        spans[e] = {0, 0};
-        if (get_encrypted_.ColumnIsNull(static_cast<int>(e))) continue;
-        const FieldDef& def = catalog_.at(enc_fields_[e]);
-        CLOISON_ASSIGN_OR_RETURN(std::string pt,
-                                 Decrypt(PersonId(id), def, get_encrypted_.ColumnBlob(static_cast<int>(e))));
-        const size_t off = blobs.size();
-        PutKeyId(active, blobs);
-        ad.clear();
-        AppendFieldAssociatedData(PersonId(id), def.name, active, ad);
-        aead.EncryptTo(crypto::AsBytes(pt), crypto::AsBytes(ad), blobs);
-        std::fill(pt.begin(), pt.end(), '\0');
-        spans[e] = {off, blobs.size() - off};
+        present[e] = 0;
+        const int col = static_cast<int>(2 + e);
+        if (get_encrypted_.ColumnIsNull(col)) continue;
+        CLOISON_ASSIGN_OR_RETURN(pts[e], Decrypt(PersonId(id), catalog_.at(enc_fields_[e]),
+                                                 get_encrypted_.ColumnBlob(col), seal));
+        present[e] = 1;
       }
     }
+    // The row becomes one envelope under the active key (a legacy row is
+    // converted on the way).
+    size_t total = 0;
+    for (size_t e = 0; e < nenc; ++e) {
+      spans[e] = {total, present[e] ? kEnvelopeIndexSize + pts[e].size() + crypto::XChaCha20Poly1305::kTagSize : 0};
+      total += spans[e].second;
+    }
+    blobs.assign(total, 0);
+    items.clear();
+    for (size_t e = 0; e < nenc; ++e) {
+      if (!present[e]) continue;
+      ads[e].clear();
+      AppendFieldAssociatedData(PersonId(id), catalog_.at(enc_fields_[e]).name, active, ads[e]);
+      uint8_t* slot = blobs.data() + spans[e].first;
+      slot[0] = static_cast<uint8_t>(items.size());
+      items.push_back({crypto::AsBytes(pts[e]), crypto::AsBytes(ads[e]), slot + kEnvelopeIndexSize});
+    }
+    const Status sealed = aead.SealEnvelope(items, prefix);
+    for (std::string& pt : pts) std::fill(pt.begin(), pt.end(), '\0');
+    CLOISON_RETURN_IF_ERROR(sealed);
     ScopedReset r(update_encrypted_);
     for (size_t e = 0; e < nenc; ++e) {
       if (spans[e].second == 0) update_encrypted_.BindNull(static_cast<int>(e + 1));
@@ -1655,7 +1774,8 @@ StatusOr<int64_t> SqliteStore::ReencryptBatch(int64_t max_persons) {
                                       std::span<const uint8_t>(blobs.data() + spans[e].first, spans[e].second));
     }
     update_encrypted_.BindInt(static_cast<int>(nenc + 1), active);
-    update_encrypted_.BindInt(static_cast<int>(nenc + 2), id);
+    update_encrypted_.BindBlob(static_cast<int>(nenc + 2), prefix);
+    update_encrypted_.BindInt(static_cast<int>(nenc + 3), id);
     CLOISON_RETURN_IF_ERROR(db_.StepDone(update_encrypted_, "re-encrypt person"));
   }
   int64_t remaining = 0;
@@ -1685,22 +1805,30 @@ StatusOr<StoreStats> SqliteStore::Stats() {
   CLOISON_RETURN_IF_ERROR(RefreshKeyRing());  // report what the database says, not this process's memory
   st.active_key_id = ring_->active_id();
   if (!enc_fields_.empty()) {
-    // Read from the blobs themselves (their key id prefix), not from
-    // persons.key_id, so this reports what is actually on disk.
+    // Read from each value's own layout, so this reports what is on disk:
+    // an envelope row's values are under the row's key, a legacy value
+    // under the key id in its first 4 bytes.
     // One scan, counted here: a GROUP BY over every value (14 M for 1.6 M
     // people) went through SQLite's sorter and took half a minute.
-    std::string sql = "SELECT ";
+    std::string sql = "SELECT key_id, nonce_prefix IS NOT NULL";
     for (size_t e = 0; e < enc_fields_.size(); ++e)
-      sql += StrCat(e ? ", " : "", "substr(\"", internal::ValueColumn(catalog_.at(enc_fields_[e])), "\", 1, 4)");
+      sql += StrCat(", substr(\"", internal::ValueColumn(catalog_.at(enc_fields_[e])), "\", 1, 4)");
     sql += " FROM persons";
     CLOISON_ASSIGN_OR_RETURN(Stmt s, db_.Prepare(sql, "count values per key"));
     std::map<uint32_t, int64_t> per_key;
     for (;;) {
       CLOISON_ASSIGN_OR_RETURN(bool row, db_.StepRow(s, "count values per key"));
       if (!row) break;
+      const uint32_t row_key = static_cast<uint32_t>(s.ColumnInt(0));
+      const bool envelope = s.ColumnInt(1) != 0;
       for (size_t e = 0; e < enc_fields_.size(); ++e) {
-        if (s.ColumnIsNull(static_cast<int>(e))) continue;
-        auto k = s.ColumnBlob(static_cast<int>(e));
+        const int col = static_cast<int>(2 + e);
+        if (s.ColumnIsNull(col)) continue;
+        if (envelope) {
+          ++per_key[row_key];
+          continue;
+        }
+        auto k = s.ColumnBlob(col);
         if (k.size() != kKeyIdPrefixSize) return Corruption("encrypted value is too short");
         ++per_key[(uint32_t{k[0]} << 24) | (uint32_t{k[1]} << 16) | (uint32_t{k[2]} << 8) | uint32_t{k[3]}];
       }

@@ -3,12 +3,18 @@
 // values, which is a format (docs/storage-format.md) that tests and
 // migrations must reproduce byte for byte.
 //
-// Encrypted field value, as stored in persons.f_<field>:
-//   key id (4 bytes, big-endian) || XChaCha20-Poly1305 ciphertext
-//   (nonce 24 || ciphertext || tag 16)
-// with associated data "p:<person id>|f:<field name>|k:<key id>", so a blob
-// copied to another person, another field, or relabelled with another key id
-// fails to decrypt (Corruption).
+// Encrypted field values, as stored in persons.f_<field>, come in two
+// layouts, told apart by the row's persons.nonce_prefix column:
+//   envelope (nonce_prefix is 16 bytes; every row written since schema 5):
+//     index (1 byte) || ciphertext || tag (16)
+//     XChaCha20-Poly1305 under the data key persons.key_id, nonce
+//     nonce_prefix || le64(index) (crypto::Aead::SealEnvelope)
+//   legacy (nonce_prefix NULL; rows not rewritten since):
+//     key id (4 bytes, big-endian) || nonce (24) || ciphertext || tag (16)
+// Both with associated data "p:<person id>|f:<field name>|k:<key id>", so a
+// value copied to another person, another field, or relabelled with another
+// key id fails to decrypt (Corruption); an envelope value also fails under
+// another index or another row's prefix.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +27,8 @@
 
 namespace cloison::store {
 
-constexpr size_t kKeyIdPrefixSize = 4;
+constexpr size_t kKeyIdPrefixSize = 4;     // legacy layout
+constexpr size_t kEnvelopeIndexSize = 1;   // envelope layout
 
 // Appends the associated data for (person, field, key id) to `out`.
 void AppendFieldAssociatedData(PersonId person, std::string_view field, uint32_t key_id, std::string& out);
@@ -31,9 +38,13 @@ inline std::string FieldAssociatedData(PersonId person, std::string_view field, 
   return out;
 }
 
-// Reads the key id prefix of a stored blob; Corruption if it is too short to
-// hold a prefix and an AEAD ciphertext.
+// Reads the key id prefix of a legacy-layout blob; Corruption if it is too
+// short to hold a prefix and an AEAD ciphertext.
 StatusOr<uint32_t> BlobKeyId(std::span<const uint8_t> blob);
+
+// Reads the index of an envelope-layout blob; Corruption if it is too short
+// to hold an index and a tag.
+StatusOr<uint8_t> EnvelopeIndex(std::span<const uint8_t> blob);
 
 // Process-wide SQLite settings, applied once before SQLite initialises:
 // memory statistics off (SQLITE_CONFIG_MEMSTATUS), so that SQLite's every

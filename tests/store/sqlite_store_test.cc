@@ -76,6 +76,25 @@ class RawDb {
     sqlite3_finalize(s);
     return out;
   }
+  std::vector<int64_t> Ints(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    std::vector<int64_t> out;
+    while (sqlite3_step(s) == SQLITE_ROW) out.push_back(sqlite3_column_int64(s, 0));
+    sqlite3_finalize(s);
+    return out;
+  }
+  std::vector<uint8_t> Blob(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    std::vector<uint8_t> v;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      const auto* b = static_cast<const uint8_t*>(sqlite3_column_blob(s, 0));
+      v.assign(b, b + sqlite3_column_bytes(s, 0));
+    }
+    sqlite3_finalize(s);
+    return v;
+  }
   // Runs an INSERT/UPDATE with blob parameters.
   void ExecBlobs(const std::string& sql, const std::vector<std::vector<uint8_t>>& blobs) {
     sqlite3_stmt* s = nullptr;
@@ -172,6 +191,45 @@ class StoreTest : public ::testing::Test {
     return std::move(*r);
   }
 
+  // Rewrites every persons row as the code of schema 4 and before wrote it:
+  // each value carries its own key id and nonce (key id || nonce ||
+  // ciphertext || tag, under the active key), and there is no nonce_prefix
+  // column. The values come from reading the store, so the rows keep their
+  // content; the schema version is left to the caller.
+  void RewriteAsLegacyRows() {
+    std::vector<Person> people;
+    {
+      auto st = Open();
+      ASSERT_TRUE(st);
+      for (int64_t id : RawDb(path_).Ints("SELECT id FROM persons ORDER BY id")) {
+        auto p = st->GetPerson(PersonId(id));
+        ASSERT_TRUE(p.ok()) << p.status();
+        people.push_back(std::move(*p));
+      }
+    }
+    RawDb raw(path_);
+    std::vector<crypto::WrappedKey> keys;
+    for (int64_t id : raw.Ints("SELECT key_id FROM keys ORDER BY key_id"))
+      keys.push_back({static_cast<uint32_t>(id), raw.Blob(StrCat("SELECT wrapped FROM keys WHERE key_id = ", id))});
+    const uint32_t active = static_cast<uint32_t>(raw.Int("SELECT key_id FROM keys WHERE active = 1"));
+    auto ring = crypto::KeyRing::Open(master_, keys, active);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    for (const Person& p : people) {
+      for (size_t f = 0; f < catalog().size(); ++f) {
+        const FieldDef& def = catalog().at(f);
+        if (!def.encrypted() || p.fields[f].empty()) continue;
+        std::vector<uint8_t> blob = {static_cast<uint8_t>(active >> 24), static_cast<uint8_t>(active >> 16),
+                                     static_cast<uint8_t>(active >> 8), static_cast<uint8_t>(active)};
+        ring->active().EncryptTo(crypto::AsBytes(p.fields[f]),
+                                 crypto::AsBytes(FieldAssociatedData(p.id, def.name, active)), blob);
+        raw.ExecBlobs(StrCat("UPDATE persons SET f_", def.name, " = ?, key_id = ", active, " WHERE id = ",
+                             p.id.value()),
+                      {blob});
+      }
+    }
+    raw.Exec("ALTER TABLE persons DROP COLUMN nonce_prefix");
+  }
+
   fs::path dir_;
   std::string path_;
   crypto::SecretBytes master_;
@@ -190,12 +248,13 @@ TEST_F(StoreTest, FreshStoreIsMigratedAndHasKeyOne) {
   ASSERT_TRUE(st);
   auto stats = st->Stats();
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->schema_version, 4);
+  EXPECT_EQ(stats->schema_version, 5);
   EXPECT_EQ(stats->active_key_id, 1u);
   EXPECT_EQ(stats->persons, 0);
   st.reset();
   RawDb raw(path_);
-  EXPECT_EQ(raw.Int("PRAGMA user_version"), 4);
+  EXPECT_EQ(raw.Int("PRAGMA user_version"), 5);
+  EXPECT_TRUE(raw.Columns("persons").count("nonce_prefix"));
   EXPECT_EQ(raw.Int("PRAGMA page_size"), 16384) << "new databases get 16 KiB pages";
   EXPECT_EQ(raw.Int("SELECT count(*) FROM keys WHERE active = 1"), 1);
   EXPECT_EQ(raw.Int("SELECT count(*) FROM decoys"), 0);
@@ -720,14 +779,51 @@ TEST_F(StoreTest, UnknownKeyIdAndMalformedBlobAreCorruption) {
   }
   {
     RawDb raw(path_);
-    raw.Exec("UPDATE persons SET f_nir = X'00000009' || substr(f_nir, 5) WHERE id = 1");
-    raw.Exec("UPDATE persons SET f_email = X'000001' WHERE id = 2");
+    raw.Exec("UPDATE persons SET key_id = 9 WHERE id = 1");
+    raw.Exec("UPDATE persons SET f_email = X'0001' WHERE id = 2");
   }
   auto st = Open();
   auto unknown = st->GetPerson(PersonId(1));
   EXPECT_TRUE(IsCorruption(unknown.status())) << unknown.status();
   EXPECT_NE(MessageOf(unknown.status()).find("unknown key id 9"), std::string_view::npos);
-  EXPECT_TRUE(IsCorruption(st->GetPerson(PersonId(2)).status()));
+  auto short_value = st->GetPerson(PersonId(2));
+  EXPECT_TRUE(IsCorruption(short_value.status())) << short_value.status();
+  EXPECT_NE(MessageOf(short_value.status()).find("field 'email': encrypted value is too short"), std::string_view::npos)
+      << short_value.status();
+}
+
+// An envelope row's values hang on its nonce prefix and key id: a prefix
+// cut short, a prefix taken from another row, a value moved to another
+// index or a key id relabelled to another existing key all read as
+// Corruption, never as another value; the other rows are untouched.
+TEST_F(StoreTest, EnvelopeRowTamperingIsCorruption) {
+  {
+    auto st = Open();
+    ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 6)).ok());
+    ASSERT_EQ(*st->AddKeyAndActivate(), 2u);  // key 2 exists; every row stays under key 1
+  }
+  {
+    RawDb raw(path_);
+    raw.Exec("UPDATE persons SET nonce_prefix = substr(nonce_prefix, 1, 15) WHERE id = 1");
+    raw.Exec("UPDATE persons SET nonce_prefix = (SELECT nonce_prefix FROM persons WHERE id = 6) WHERE id = 2");
+    raw.Exec("UPDATE persons SET f_nir = X'07' || substr(f_nir, 2) WHERE id = 3");
+    raw.Exec("UPDATE persons SET key_id = 2 WHERE id = 4");
+  }
+  auto st = Open();
+  auto cut = st->GetPerson(PersonId(1));
+  EXPECT_TRUE(IsCorruption(cut.status())) << cut.status();
+  EXPECT_NE(MessageOf(cut.status()).find("nonce prefix is 15 bytes"), std::string_view::npos) << cut.status();
+  for (int64_t id : {2, 3, 4}) {
+    auto got = st->GetPerson(PersonId(id));
+    EXPECT_TRUE(IsCorruption(got.status())) << "person " << id << ": " << got.status();
+  }
+  // Person 3's other fields still read one by one through a mask.
+  FieldMask mask;
+  mask.include.assign(catalog().size(), true);
+  mask.include[F("nir")] = false;
+  EXPECT_TRUE(st->GetPerson(PersonId(3), mask).ok());
+  EXPECT_TRUE(st->GetPerson(PersonId(5)).ok());
+  EXPECT_TRUE(st->GetPerson(PersonId(6)).ok());
 }
 
 TEST_F(StoreTest, WrongMasterKeyIsPermissionDenied) {
@@ -806,6 +902,7 @@ TEST_F(StoreTest, MigratesVersionThreeTagsToSixteenBytes) {
     auto st = Open();
     ASSERT_TRUE(st->UpsertPersons(MakePeople(1, 50)).ok());
   }
+  RewriteAsLegacyRows();
   {
     RawDb raw(path_);
     // (|| makes text of blobs: cast back, or length() counts characters.)
@@ -820,7 +917,8 @@ TEST_F(StoreTest, MigratesVersionThreeTagsToSixteenBytes) {
   }
   auto st = Open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(st->Stats()->schema_version, 4);
+  EXPECT_EQ(st->Stats()->schema_version, 5);
+  for (int64_t i = 1; i <= 50; ++i) ExpectSamePerson(MakePerson(i), *st->GetPerson(PersonId(i)));
   {
     RawDb raw(path_);
     EXPECT_EQ(raw.Int("SELECT count(*) FROM persons WHERE length(bi_nir) = 16"), 50);
@@ -869,7 +967,7 @@ TEST_F(StoreTest, MigratesVersionOneDatabaseKeepingData) {
   ASSERT_TRUE(st);
   auto stats = st->Stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->schema_version, 4);
+  EXPECT_EQ(stats->schema_version, 5);
   EXPECT_EQ(stats->persons, 1);
   EXPECT_EQ(stats->structures, 1);
   auto p = st->GetPerson(PersonId(42));
@@ -887,6 +985,68 @@ TEST_F(StoreTest, MigratesVersionOneDatabaseKeepingData) {
   EXPECT_TRUE(raw.Columns("persons").count("updated_at"));
   EXPECT_EQ(raw.Int("SELECT count(*) FROM catalog_fields"), static_cast<int64_t>(catalog().size()));
   EXPECT_EQ(raw.Int("SELECT encrypted FROM catalog_fields WHERE name = 'email'"), 1);
+}
+
+// A version-4 store (every value with its own key id and nonce) opens as
+// version 5 with its rows as they were: read one by one or together, they
+// give the same people, and Stats counts their values by their own key id.
+// A row written again becomes one envelope (16-byte nonce prefix, values of
+// index || ciphertext || tag: 27 bytes shorter each); a rotation converts
+// every remaining row.
+TEST_F(StoreTest, VersionFourRowsReadAndRotateIntoEnvelopes) {
+  const std::vector<Person> people = MakePeople(1, 30);
+  int64_t values = 0;
+  for (const Person& p : people)
+    for (size_t f = 0; f < catalog().size(); ++f)
+      if (catalog().at(f).encrypted() && !p.fields[f].empty()) ++values;
+  int64_t envelope_bytes = 0;
+  {
+    auto st = Open();
+    ASSERT_TRUE(st->UpsertPersons(people).ok());
+    envelope_bytes = RawDb(path_).Int("SELECT sum(length(f_nir) + length(f_email)) FROM persons");
+  }
+  RewriteAsLegacyRows();
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Int("SELECT sum(length(f_nir) + length(f_email)) FROM persons"), envelope_bytes + 27 * 2 * 30);
+    raw.Exec("PRAGMA user_version = 4");
+  }
+  auto st = Open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->Stats()->schema_version, 5);
+  EXPECT_EQ(RawDb(path_).Int("SELECT count(*) FROM persons WHERE nonce_prefix IS NULL"), 30);
+  FieldMask one;
+  one.include.assign(catalog().size(), false);
+  one.include[F("email")] = true;
+  for (size_t i = 0; i < people.size(); ++i) {
+    ExpectSamePerson(people[i], *st->GetPerson(PersonId(static_cast<int64_t>(i + 1))));
+    EXPECT_EQ(st->GetPerson(PersonId(static_cast<int64_t>(i + 1)), one)->fields[F("email")],
+              people[i].fields[F("email")]);
+  }
+  EXPECT_EQ(st->Stats()->values_per_key, (std::vector<std::pair<uint32_t, int64_t>>{{1, values}}));
+
+  // Ten people written again: envelopes, the others untouched.
+  ASSERT_TRUE(st->UpsertPersons(std::span<const Person>(people.data(), 10)).ok());
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM persons WHERE nonce_prefix IS NULL"), 20);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM persons WHERE length(nonce_prefix) = 16"), 10);
+  }
+  EXPECT_EQ(st->Stats()->values_per_key, (std::vector<std::pair<uint32_t, int64_t>>{{1, values}}));
+  for (size_t i = 0; i < people.size(); ++i)
+    ExpectSamePerson(people[i], *st->GetPerson(PersonId(static_cast<int64_t>(i + 1))));
+
+  ASSERT_EQ(*st->AddKeyAndActivate(), 2u);
+  while (*st->ReencryptBatch(7) != 0) {
+  }
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM persons WHERE nonce_prefix IS NULL"), 0);
+    EXPECT_EQ(raw.Int("SELECT sum(length(f_nir) + length(f_email)) FROM persons"), envelope_bytes);
+  }
+  EXPECT_EQ(st->Stats()->values_per_key, (std::vector<std::pair<uint32_t, int64_t>>{{2, values}}));
+  for (size_t i = 0; i < people.size(); ++i)
+    ExpectSamePerson(people[i], *st->GetPerson(PersonId(static_cast<int64_t>(i + 1))));
 }
 
 TEST_F(StoreTest, NewerSchemaIsRefused) {
@@ -955,6 +1115,54 @@ unique = true
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*st->FindPersons("telephone_secours", "06 11 22 33 44"), std::vector<PersonId>{r->ids[0]});
   EXPECT_EQ(st->GetPerson(r->ids[0])->fields[*bigger->IndexOf("niveau_etude")], "bac");
+}
+
+// A sensitive field dropped from the catalog keeps its values, unread,
+// until a row is written again: the row's new envelope could not open them,
+// so writing or re-encrypting the row clears them. Put back in the catalog,
+// the field reads from the rows never rewritten and is absent (not
+// Corruption) in the others.
+TEST_F(StoreTest, DroppedSensitiveFieldIsClearedWhenItsRowIsRewritten) {
+  auto bigger = CatalogWithExtraFields(R"toml(
+[[field]]
+name = "telephone_secours"
+label = "Téléphone de secours"
+type = "phone"
+category = "contact"
+sensitivity = "sensitive"
+)toml");
+  ASSERT_TRUE(bigger.ok()) << bigger.status();
+  const size_t extra = *bigger->IndexOf("telephone_secours");
+  std::vector<Person> people;
+  for (int64_t i = 1; i <= 3; ++i) {
+    people.push_back(MakePerson(i, &*bigger));
+    people.back().fields[extra] = StrCat("061122334", i);
+  }
+  {
+    auto st = Open(false, &*bigger);
+    ASSERT_TRUE(st->UpsertPersons(people).ok());
+  }
+  {
+    auto st = Open();  // the default catalog: no telephone_secours
+    ASSERT_TRUE(st);
+    EXPECT_EQ(RawDb(path_).Int("SELECT count(f_telephone_secours) FROM persons"), 3) << "kept while unread";
+    ASSERT_EQ(*st->AddKeyAndActivate(), 2u);
+    Person again = MakePerson(1);  // written under key 2
+    ASSERT_TRUE(st->UpsertPersons(std::span<const Person>(&again, 1)).ok());
+    ASSERT_EQ(*st->ReencryptBatch(1), 1);  // person 2 re-encrypted, person 3 not yet
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Ints("SELECT id FROM persons WHERE f_telephone_secours IS NOT NULL"), std::vector<int64_t>{3});
+  }
+  auto st = Open(false, &*bigger);
+  ASSERT_TRUE(st);
+  for (int64_t id : {1, 2}) {
+    auto p = st->GetPerson(PersonId(id));
+    ASSERT_TRUE(p.ok()) << "person " << id << ": " << p.status();
+    EXPECT_EQ(p->fields[extra], "") << "person " << id;
+  }
+  auto kept = st->GetPerson(PersonId(3));
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->fields[extra], "0611223343");
 }
 
 TEST_F(StoreTest, ChangingAFieldsProtectionIsRefused) {
@@ -1105,7 +1313,7 @@ TEST_F(StoreTest, RotationByAnotherConnectionKeepsEveryRecordReadable) {
   // A key id that is in no table is still Corruption after the reload.
   {
     RawDb raw(path_);
-    raw.Exec(StrCat("UPDATE persons SET f_nir = X'00000063' || substr(f_nir, 5) WHERE id = ", r->ids[3].value()));
+    raw.Exec(StrCat("UPDATE persons SET key_id = 99 WHERE id = ", r->ids[3].value()));
   }
   auto bad = server->GetPerson(r->ids[3]);
   EXPECT_TRUE(IsCorruption(bad.status())) << bad.status();
