@@ -136,6 +136,20 @@ void SealShort(uint8_t* ct, uint8_t* tag, std::span<const uint8_t> pt, std::span
   sodium_memzero(stream, 64 + pt.size());
 }
 
+// Opens ciphertext || tag (at least the tag's 16 bytes, checked by the
+// caller) with ChaCha20-Poly1305-IETF under an HChaCha20 subkey; the tag is
+// checked in constant time before anything is released.
+StatusOr<std::string> OpenDetached(std::span<const uint8_t> sealed, std::span<const uint8_t> ad,
+                                   const uint8_t* nonce12, const uint8_t* subkey) {
+  const size_t len = sealed.size() - crypto_aead_chacha20poly1305_ietf_ABYTES;
+  std::string pt(len, '\0');
+  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(reinterpret_cast<uint8_t*>(pt.data()), nullptr,
+                                                         sealed.data(), len, sealed.data() + len, ad.data(),
+                                                         ad.size(), nonce12, subkey) != 0)
+    return Corruption("ciphertext does not authenticate (wrong key, tampered, or moved)");
+  return pt;
+}
+
 }  // namespace
 
 void XChaCha20Poly1305::EncryptGroupWithPrefix(std::span<const AeadItem> items,
@@ -176,16 +190,7 @@ std::vector<StatusOr<std::string>> XChaCha20Poly1305::OpenEnvelope(
       continue;
     }
     inner[4] = it.index;
-    const size_t len = ct.size() - kTagSize;
-    std::string pt(len, '\0');
-    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(reinterpret_cast<uint8_t*>(pt.data()), nullptr,
-                                                           ct.data(), len, ct.data() + len,
-                                                           it.associated_data.data(), it.associated_data.size(),
-                                                           inner, subkey) != 0) {
-      out.push_back(Corruption("ciphertext does not authenticate (wrong key, tampered, or moved)"));
-      continue;
-    }
-    out.push_back(std::move(pt));
+    out.push_back(OpenDetached(ct, it.associated_data, inner, subkey));
   }
   sodium_memzero(subkey, sizeof subkey);
   return out;
@@ -240,16 +245,7 @@ std::vector<StatusOr<std::string>> XChaCha20Poly1305::DecryptGroup(std::span<con
       have_subkey = true;
     }
     std::memcpy(inner + 4, ct.data() + 16, 8);
-    const size_t len = ct.size() - kOverhead;
-    std::string pt(len, '\0');
-    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(reinterpret_cast<uint8_t*>(pt.data()), nullptr,
-                                                           ct.data() + kNonceSize, len, ct.data() + kNonceSize + len,
-                                                           it.associated_data.data(), it.associated_data.size(),
-                                                           inner, subkey) != 0) {
-      out.push_back(Corruption("ciphertext does not authenticate (wrong key, tampered, or moved)"));
-      continue;
-    }
-    out.push_back(std::move(pt));
+    out.push_back(OpenDetached(ct.subspan(kNonceSize), it.associated_data, inner, subkey));
   }
   sodium_memzero(subkey, sizeof subkey);
   return out;

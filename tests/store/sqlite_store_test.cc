@@ -53,19 +53,13 @@ class RawDb {
     ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << "\n" << sql;
   }
   std::string Text(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
     std::string v;
-    if (sqlite3_step(s) == SQLITE_ROW) v = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
+    ForFirstRow(sql, [&](sqlite3_stmt* s) { v = reinterpret_cast<const char*>(sqlite3_column_text(s, 0)); });
     return v;
   }
   int64_t Int(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
     int64_t v = -1;
-    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    ForFirstRow(sql, [&](sqlite3_stmt* s) { v = sqlite3_column_int64(s, 0); });
     return v;
   }
   std::set<std::string> Columns(const std::string& table) {
@@ -77,22 +71,16 @@ class RawDb {
     return out;
   }
   std::vector<int64_t> Ints(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
     std::vector<int64_t> out;
-    while (sqlite3_step(s) == SQLITE_ROW) out.push_back(sqlite3_column_int64(s, 0));
-    sqlite3_finalize(s);
+    ForEachRow(sql, [&](sqlite3_stmt* s) { out.push_back(sqlite3_column_int64(s, 0)); });
     return out;
   }
   std::vector<uint8_t> Blob(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
     std::vector<uint8_t> v;
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    ForFirstRow(sql, [&](sqlite3_stmt* s) {
       const auto* b = static_cast<const uint8_t*>(sqlite3_column_blob(s, 0));
       v.assign(b, b + sqlite3_column_bytes(s, 0));
-    }
-    sqlite3_finalize(s);
+    });
     return v;
   }
   // Runs an INSERT/UPDATE with blob parameters.
@@ -107,6 +95,21 @@ class RawDb {
   }
 
  private:
+  template <typename F>
+  void ForEachRow(const std::string& sql, F on_row, bool first_only = false) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db_) << "\n" << sql;
+    while (s && sqlite3_step(s) == SQLITE_ROW) {
+      on_row(s);
+      if (first_only) break;
+    }
+    sqlite3_finalize(s);
+  }
+  template <typename F>
+  void ForFirstRow(const std::string& sql, F on_row) {
+    ForEachRow(sql, on_row, /*first_only=*/true);
+  }
+
   sqlite3* db_ = nullptr;
 };
 
