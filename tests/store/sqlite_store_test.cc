@@ -1068,16 +1068,10 @@ StatusOr<FieldCatalog> CatalogWithExtraFields(std::string_view extra) {
   return FieldCatalog::Parse(text, "test_catalog.toml");
 }
 
-TEST_F(StoreTest, CatalogGainingFieldsAddsColumns) {
-  std::vector<Person> people = MakePeople(1, 4);
-  PersonId first;
-  {
-    auto st = Open();
-    auto r = st->UpsertPersons(people);
-    ASSERT_TRUE(r.ok());
-    first = r->ids[0];
-  }
-  auto bigger = CatalogWithExtraFields(R"toml(
+// The default catalog plus a personal field and a sensitive, uniquely
+// blind-indexed one.
+StatusOr<FieldCatalog> CatalogWithTwoMoreFields() {
+  return CatalogWithExtraFields(R"toml(
 [[field]]
 name = "niveau_etude"
 label = "Niveau d'étude"
@@ -1094,6 +1088,18 @@ sensitivity = "sensitive"
 blind_index = true
 unique = true
 )toml");
+}
+
+TEST_F(StoreTest, CatalogGainingFieldsAddsColumns) {
+  std::vector<Person> people = MakePeople(1, 4);
+  PersonId first;
+  {
+    auto st = Open();
+    auto r = st->UpsertPersons(people);
+    ASSERT_TRUE(r.ok());
+    first = r->ids[0];
+  }
+  auto bigger = CatalogWithTwoMoreFields();
   ASSERT_TRUE(bigger.ok()) << bigger.status();
   auto st = Open(false, &*bigger);
   ASSERT_TRUE(st);
@@ -1126,14 +1132,7 @@ unique = true
 // the field reads from the rows never rewritten and is absent (not
 // Corruption) in the others.
 TEST_F(StoreTest, DroppedSensitiveFieldIsClearedWhenItsRowIsRewritten) {
-  auto bigger = CatalogWithExtraFields(R"toml(
-[[field]]
-name = "telephone_secours"
-label = "Téléphone de secours"
-type = "phone"
-category = "contact"
-sensitivity = "sensitive"
-)toml");
+  auto bigger = CatalogWithTwoMoreFields();
   ASSERT_TRUE(bigger.ok()) << bigger.status();
   const size_t extra = *bigger->IndexOf("telephone_secours");
   std::vector<Person> people;
