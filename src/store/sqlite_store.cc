@@ -417,8 +417,6 @@ class SqliteStore final : public Store {
     return e[0] && std::memcmp(e + 1, tag, kTagSize) == 0;
   }
 
-  // Decrypts one stored value. A key id the ring does not hold triggers one
-  // RefreshKeyRing (a rotation in another process) before it is Corruption.
   // Where a row's encrypted values take their key and nonce from (layouts in
   // sqlite_store.h): the row's key id and nonce prefix for an envelope row,
   // each value's own prefix for a legacy row.
@@ -427,8 +425,10 @@ class SqliteStore final : public Store {
     bool envelope = false;            // persons.nonce_prefix is not NULL
     std::span<const uint8_t> prefix;  // persons.nonce_prefix
   };
-  // Opens one stored value of person `id`. Corruption (naming the person and
-  // the field, never the value) for a damaged, moved or unknown-key value.
+  // Opens one stored value of person `id`. A key id the ring does not hold
+  // triggers one RefreshKeyRing (a rotation in another process) before it is
+  // Corruption, as is a damaged or moved value (the message names the person
+  // and the field, never the value).
   StatusOr<std::string> Decrypt(PersonId id, const FieldDef& def, std::span<const uint8_t> blob,
                                 const RowSeal& seal);
   // Opens values of an envelope row together (one subkey derivation).
@@ -1494,8 +1494,10 @@ StatusOr<std::string> SqliteStore::Decrypt(PersonId id, const FieldDef& def, std
   if (!key_id.ok())
     return Corruption(StrCat("person ", id.value(), " field '", def.name, "': ", MessageOf(key_id.status())));
   auto aead = DataKey(id, *key_id);
-  if (!aead.ok())
+  if (!aead.ok()) {
+    if (!IsCorruption(aead.status())) return aead.status();  // the ring's reload failed
     return Corruption(StrCat("person ", id.value(), " field '", def.name, "': unknown key id ", *key_id));
+  }
   std::string ad;
   AppendFieldAssociatedData(id, def.name, *key_id, ad);
   auto pt = (*aead)->Decrypt(blob.subspan(kKeyIdPrefixSize), crypto::AsBytes(ad));
