@@ -77,7 +77,8 @@ struct GenerateSummary {
 };
 
 struct Batch {
-  std::vector<Person> persons;
+  std::vector<Person> persons;  // in ascending id order, decoys among them
+  int64_t decoys = 0;           // how many of persons are decoys
   std::vector<Orientation> orientations;
   std::string csv, jsonl, orientations_jsonl;
   Status status;
@@ -223,9 +224,20 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
   std::thread producer([&] {
     sim::PeopleRowFormatter formatter(network, catalog);
     sim::GeneratedPerson gp;
-    // Real people take the ids the decoys left free, in order.
+    // Real people take the ids the decoys left free, in order. Each decoy
+    // goes into the batch where its id falls, so that every row is appended
+    // in id order: stored at the end instead, the decoys landed on one
+    // existing leaf page each, and that transaction journaled and rewrote
+    // about 180 MiB of a 1.6 M-person store (0.7 s).
     int64_t next_id = 1;
     size_t next_decoy = 0;
+    auto take_decoys = [&](Batch& b) {
+      while (next_decoy < decoy_ids.size() && decoy_ids[next_decoy] == next_id) {
+        b.persons.push_back(decoys[next_decoy++]);
+        ++b.decoys;
+        ++next_id;
+      }
+    };
     for (int64_t start = 0; start < count && !queue.cancelled(); start += kBatch) {
       const int64_t end = std::min(count, start + kBatch);
       spent.DropAll();
@@ -233,7 +245,7 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
       b.persons.reserve(static_cast<size_t>(end - start));
       for (int64_t i = start; i < end; ++i) {
         generator->Generate(static_cast<uint64_t>(i), &gp);
-        while (next_decoy < decoy_ids.size() && decoy_ids[next_decoy] == next_id) ++next_decoy, ++next_id;
+        take_decoys(b);
         gp.person.id = PersonId(next_id++);
         for (auto& o : gp.orientations) o.person = gp.person.id;
         if (files) {
@@ -244,6 +256,7 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
         for (auto& o : gp.orientations) b.orientations.push_back(o);
         b.persons.push_back(std::move(gp.person));
       }
+      if (end == count) take_decoys(b);  // the ids after the last real person's
       if (!queue.Push(std::move(b))) break;
     }
     queue.Close();
@@ -265,7 +278,8 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
       queue.Cancel();
       continue;
     }
-    summary.people += static_cast<int64_t>(b->persons.size());
+    summary.people += static_cast<int64_t>(b->persons.size()) - b->decoys;
+    summary.decoys += b->decoys;
     summary.orientations += static_cast<int64_t>(b->orientations.size());
     spent.Give(std::move(*b));
   }
@@ -277,11 +291,11 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
     CLOISON_RETURN_IF_ERROR(jsonl->Close());
   }
   if (st && !decoys.empty()) {
-    CLOISON_RETURN_IF_ERROR(st->UpsertPersons(decoys).status());
+    if (summary.decoys != static_cast<int64_t>(decoys.size()))
+      return Internal(StrCat("stored ", summary.decoys, " of ", decoys.size(), " decoys"));
     std::vector<PersonId> marked;
     for (const Person& d : decoys) marked.push_back(d.id);
     CLOISON_RETURN_IF_ERROR(st->MarkDecoys(marked));
-    summary.decoys = static_cast<int64_t>(decoys.size());
   }
   if (st) CLOISON_RETURN_IF_ERROR(st->FinishBulkLoad());
   return summary;

@@ -212,6 +212,14 @@ TEST_F(GenerateCliTest, HoneytokensArePlantedInNobodysCaseloadScatteredAndNotExp
                     })
                   .ok());
   EXPECT_EQ(rel.size(), 1500 + decoys->size());  // --persons real people, plus the decoys
+  // Decoys take ids among the real people's, which fill the rest: ids run
+  // 1..people+decoys without a gap (the load appends every row in id order).
+  ASSERT_FALSE(rel.empty());
+  EXPECT_EQ(rel.begin()->first, 1);
+  EXPECT_EQ(rel.rbegin()->first, static_cast<int64_t>(1500 + decoys->size()));
+  // The summary counts real people and decoys apart.
+  EXPECT_NE(r.out.find("generated 1 500 people"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(Thousands(static_cast<int64_t>(decoys->size())) + " decoy people"), std::string::npos) << r.out;
   std::set<int64_t> with_orientation;
   ASSERT_TRUE((*st)->ForEachOrientation([&](const Orientation& x) { with_orientation.insert(x.person.value()); }).ok());
   int64_t below_half = 0;
