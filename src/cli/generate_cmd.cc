@@ -226,9 +226,9 @@ StatusOr<GenerateSummary> Generate(Context& ctx, const GenerateArgs& args) {
     sim::GeneratedPerson gp;
     // Real people take the ids the decoys left free, in order. Each decoy
     // goes into the batch where its id falls, so that every row is appended
-    // in id order: stored at the end instead, the decoys landed on one
-    // existing leaf page each, and that transaction journaled and rewrote
-    // about 180 MiB of a 1.6 M-person store (0.7 s).
+    // in id order. Stored at the end instead, each decoy landed on an
+    // existing leaf page, and that one transaction journaled and rewrote
+    // about 180 MiB of a 1.6 M-person store (generate 12.1 s against 8.8 s).
     int64_t next_id = 1;
     size_t next_decoy = 0;
     auto take_decoys = [&](Batch& b) {
