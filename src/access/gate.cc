@@ -294,6 +294,18 @@ ReadResult Gate::Complete(const Caller& caller, PendingRead&& pending, const Sta
   return out;
 }
 
+void Gate::BeginReadBatch() {
+  if (!options_.read_store || deps_.store == nullptr) return;
+  std::lock_guard lock(*store_mu_);
+  deps_.store->BeginReadBatch();
+}
+
+void Gate::EndReadBatch() {
+  if (!options_.read_store || deps_.store == nullptr) return;
+  std::lock_guard lock(*store_mu_);
+  deps_.store->EndReadBatch();
+}
+
 ReadResult Gate::ReleasePage(const Caller& caller, guard::AccessKind kind, std::span<const PersonId> persons,
                              std::string_view query, int64_t page, UnixMicros now, const audit::Event* entry) {
   ReadResult out;

@@ -176,6 +176,12 @@ class Gate {
   //    the one given to Begin.
   bool Begin(const Caller& caller, const ReadRequest& request, ReadResult* done, PendingRead* pending);
   ReadResult Complete(const Caller& caller, PendingRead&& pending, const Status& appended);
+  // Brackets a burst of Complete calls for reads whose entries one audit
+  // sync made durable: their store reads share one read transaction
+  // (Store::BeginReadBatch). Every read in it was decided and audited
+  // before it began. Thread-safe (the store mutex); not reentrant.
+  void BeginReadBatch();
+  void EndReadBatch();
 
   // A listing or search page about to be released to `caller` (the people in
   // `persons` with minimal fields): quota is not charged (listing shows no

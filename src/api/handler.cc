@@ -339,6 +339,14 @@ void Handler::Answer(Deferral& d, Response r) {
   d.done(std::move(r));
 }
 
+void Handler::RunReleased(std::span<std::function<void()>> tasks) {
+  if (tasks.empty()) return;
+  if (tasks.size() == 1) return tasks[0]();  // nothing to share
+  gate_.BeginReadBatch();
+  for (auto& t : tasks) t();
+  gate_.EndReadBatch();
+}
+
 Response Handler::Dispatch(const Request& req, std::string& route_name, std::shared_ptr<Deferral> deferral) {
   if (req.target.size() > limits_.max_target_bytes)
     return ErrorResponse(414, code::kUriTooLong, StrCat("URL longer than ", limits_.max_target_bytes, " bytes"));

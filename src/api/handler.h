@@ -36,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,6 +128,12 @@ class Handler {
   // Whether HandleAsync takes `request`: a cheap look at its method and
   // target (the routing itself is HandleAsync's).
   static bool AnswersLater(const Request& request);
+  // Runs `tasks` -- answers HandleAsync posted, for reads one audit sync
+  // made durable -- with their store reads in one read batch
+  // (Gate::BeginReadBatch): one snapshot and one lock round trip for the
+  // burst instead of one per read. The server's one-I/O-thread mailbox uses
+  // it; any thread may, tasks run on the calling one.
+  void RunReleased(std::span<std::function<void()>> tasks);
 
   // Keeps the guard's picture of the accounts current (no-op without
   // deps.guard or deps.account_repo):

@@ -83,7 +83,7 @@ struct Server::Impl {
       tasks.swap(mailbox);
       drain_posted = false;
     }
-    for (auto& t : tasks) t();
+    handler.RunReleased(tasks);
   }
   std::mutex mailbox_mu;  // guards the two below
   std::vector<std::function<void()>> mailbox;

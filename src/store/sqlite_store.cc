@@ -355,6 +355,8 @@ class SqliteStore final : public Store {
 
   StatusOr<UpsertResult> UpsertPersons(std::span<const Person> persons) override;
   StatusOr<Person> GetPerson(PersonId id, const FieldMask& mask) override;
+  void BeginReadBatch() override { db_.WantReadBatch(true); }
+  void EndReadBatch() override { db_.WantReadBatch(false); }
   StatusOr<std::vector<PersonId>> FindPersons(std::string_view field, std::string_view value) override;
   Status ForEachPersonRelation(
       const std::function<void(PersonId, StructureId, std::optional<AccountId>)>& fn) override;
@@ -1537,6 +1539,7 @@ StatusOr<Person> SqliteStore::GetPerson(PersonId id, const FieldMask& mask) {
   // Columns: referent_structure_id, referent_counsellor_id, other_structures,
   // key_id, nonce_prefix, then the catalog's fields.
   constexpr int kFirstField = 5;
+  db_.JoinReadBatch();  // a no-op outside BeginReadBatch
   const Stmt& s = get_person_;
   ScopedReset r(s);
   s.BindInt(1, id.value());

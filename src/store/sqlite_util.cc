@@ -26,6 +26,7 @@ Db::~Db() { Close(); }
 
 void Db::Close() {
   if (db_) {
+    EndReadBatchTxn();
     // sqlite3_close_v2 defers the close until every statement is finalized;
     // the store finalizes its statements first, so this closes now.
     sqlite3_close_v2(db_);
@@ -63,7 +64,27 @@ Status Db::Error(int rc, std::string_view what) const {
   }
 }
 
+void Db::WantReadBatch(bool want) {
+  batch_wanted_ = want;
+  if (!want) EndReadBatchTxn();
+}
+
+void Db::JoinReadBatch() {
+  if (!batch_wanted_ || batch_open_ || db_ == nullptr || sqlite3_get_autocommit(db_) == 0) return;
+  batch_open_ = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
+}
+
+void Db::EndReadBatchTxn() {
+  if (!batch_open_) return;
+  batch_open_ = false;
+  // A read-only transaction: COMMIT only drops the read lock. Should it
+  // fail, ROLLBACK ends it the same way.
+  if (sqlite3_get_autocommit(db_) == 0 && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
 Status Db::Exec(std::string_view sql, std::string_view what) {
+  EndReadBatchTxn();
   const std::string s(sql);
   const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return Error(rc, what);
@@ -82,12 +103,14 @@ StatusOr<Stmt> Db::Prepare(std::string_view sql, std::string_view what) {
 }
 
 Status Db::StepDone(const Stmt& s, std::string_view what) {
+  if (batch_open_ && !sqlite3_stmt_readonly(s.get())) EndReadBatchTxn();
   const int rc = sqlite3_step(s.get());
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return OkStatus();
   return Error(rc, what);
 }
 
 StatusOr<bool> Db::StepRow(const Stmt& s, std::string_view what) {
+  if (batch_open_ && !sqlite3_stmt_readonly(s.get())) EndReadBatchTxn();
   const int rc = sqlite3_step(s.get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -108,7 +131,9 @@ Txn::~Txn() {
 
 Status Txn::Begin() {
   // Inside a transaction already (Store::RunInTransaction): a savepoint,
-  // so that this one can still fail alone.
+  // so that this one can still fail alone. A read batch's transaction is
+  // not one to nest in: it ends here, before writing.
+  db_.EndReadBatchTxn();
   nested_ = sqlite3_get_autocommit(db_.raw()) == 0;
   CLOISON_RETURN_IF_ERROR(db_.Exec(nested_ ? "SAVEPOINT cloison_txn" : "BEGIN IMMEDIATE", "begin transaction"));
   open_ = true;

@@ -113,8 +113,31 @@ class Db {
   // sqlite3_errmsg (which names tables and columns, never bound values).
   Status Error(int rc, std::string_view what) const;
 
+  // Read batching (Store::BeginReadBatch). While a batch is wanted, the
+  // first read that calls JoinReadBatch opens one deferred read transaction
+  // and the reads after it share it: SQLite takes its WAL read lock (two
+  // fcntl calls on the -shm file, and the WAL header checks) once per batch
+  // instead of once per statement. Anything that may write -- Exec (BEGIN,
+  // DDL, PRAGMA) or stepping a statement that is not read-only -- first
+  // commits the batch's read transaction, so writes never run on, or
+  // upgrade, a snapshot older than the database (SQLITE_BUSY_SNAPSHOT); the
+  // next JoinReadBatch opens a fresh one. Not thread-safe (the connection's
+  // owner serialises it, like every other call).
+  void WantReadBatch(bool want);
+  // Opens the batch's read transaction if a batch is wanted and none is
+  // open (and no other transaction is). Failing to open it is not an error:
+  // the read then runs in autocommit, as without a batch.
+  void JoinReadBatch();
+  bool read_batch_open() const { return batch_open_; }
+  // Commits the batch's read transaction if one is open (the batch stays
+  // wanted: the next JoinReadBatch opens another).
+  void EndReadBatchTxn();
+
  private:
+
   sqlite3* db_ = nullptr;
+  bool batch_wanted_ = false;
+  bool batch_open_ = false;
 };
 
 // A write transaction (BEGIN IMMEDIATE, so the write lock is taken up front

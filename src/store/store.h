@@ -115,6 +115,17 @@ class Store {
   // Reads one person, decrypting only the fields in `mask`; the others are
   // left empty. NotFound if absent; Corruption if a ciphertext fails.
   virtual StatusOr<Person> GetPerson(PersonId id, const FieldMask& mask = FieldMask::All()) = 0;
+  // Read batching: between BeginReadBatch and EndReadBatch, GetPerson calls
+  // share one read transaction -- one snapshot, taken at the first of them
+  // -- instead of paying for one each (in SQLite: the WAL read lock, two
+  // fcntl calls, per statement). For a burst of reads that were all decided
+  // before the batch began (the server's reads released by one audit sync);
+  // never keep a batch open across a wait. A write through this store ends
+  // the batch's transaction first, so writes always see the latest state,
+  // and the reads after it see the write. Not reentrant; calls are
+  // serialised by the caller like every other. The default does nothing.
+  virtual void BeginReadBatch() {}
+  virtual void EndReadBatch() {}
   // Exact lookup through the blind index of `field` (which must have
   // blind_index = true); `value` is canonicalised first.
   virtual StatusOr<std::vector<PersonId>> FindPersons(std::string_view field, std::string_view value) = 0;

@@ -501,6 +501,62 @@ TEST_F(StoreTest, ConflictingMatchesRejectTheWholeBatch) {
   EXPECT_EQ(st->Stats()->persons, 3);
 }
 
+// Store::BeginReadBatch: the reads of a batch share one read transaction
+// (so they see one snapshot: a commit by another connection in between is not
+// seen until the batch's transaction ends), a write through the store ends
+// that transaction first (the write, and the reads after it, see the latest
+// state), and EndReadBatch returns to one transaction per read.
+TEST_F(StoreTest, ReadBatchSharesOneSnapshotUntilAWriteOrItsEnd) {
+  auto st = Open();
+  auto other = Open();  // another connection to the same file (the CLI, say)
+  auto r = st->UpsertPersons(MakePeople(1, 3));
+  ASSERT_TRUE(r.ok()) << r.status();
+  const PersonId a = r->ids[0], b = r->ids[1], c = r->ids[2];
+  auto rename = [&](Store& via, PersonId id, int64_t i, std::string name) {
+    Person p = MakePerson(i);
+    p.id = id;
+    p.fields[F("nom")] = std::move(name);
+    auto u = via.UpsertPersons(std::span<const Person>(&p, 1));
+    ASSERT_TRUE(u.ok()) << u.status();
+    EXPECT_EQ(u->updated, 1);
+  };
+  auto nom = [&](PersonId id) {
+    auto p = st->GetPerson(id);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return p.ok() ? p->fields[F("nom")] : std::string("?");
+  };
+
+  st->BeginReadBatch();
+  EXPECT_EQ(nom(a), "Nom1");            // the batch's snapshot is taken here
+  rename(*other, b, 2, "Commit ailleurs");
+  EXPECT_EQ(nom(b), "Nom2");            // same snapshot: the other commit is not seen yet
+  rename(*st, c, 3, "Ecrit ici");      // a write ends the batch's transaction first...
+  EXPECT_EQ(nom(c), "Ecrit ici");       // ...so it, and the reads after it, see the latest state
+  EXPECT_EQ(nom(b), "Commit ailleurs");
+  rename(*other, a, 1, "Encore ailleurs");
+  EXPECT_EQ(nom(a), "Nom1");            // a new snapshot was taken at the read after the write
+  st->EndReadBatch();
+  EXPECT_EQ(nom(a), "Encore ailleurs");  // out of the batch: every read sees the latest commit
+  rename(*other, a, 1, "Derniere");
+  EXPECT_EQ(nom(a), "Derniere");
+
+  // A transaction the caller opens inside a batch is its own, not nested in
+  // the batch's read: its writes commit.
+  st->BeginReadBatch();
+  EXPECT_EQ(nom(b), "Commit ailleurs");
+  Status s = st->RunInTransaction([&] {
+    Person p = MakePerson(2);
+    p.id = b;
+    p.fields[F("nom")] = "Dans une transaction";
+    return st->UpsertPersons(std::span<const Person>(&p, 1)).status();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  st->EndReadBatch();
+  auto seen = other->GetPerson(b);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->fields[F("nom")], "Dans une transaction");
+}
+
 TEST_F(StoreTest, ExplicitIdsAreKept) {
   auto st = Open();
   std::vector<Person> batch = {MakePerson(1), MakePerson(2)};
