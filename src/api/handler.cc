@@ -339,6 +339,18 @@ void Handler::Answer(Deferral& d, Response r) {
   d.done(std::move(r));
 }
 
+void Handler::BeginAuthRound() {
+  if (deps_.iam == nullptr) return;
+  std::lock_guard lock(iam_mu_);
+  deps_.iam->BeginReadBatch();
+}
+
+void Handler::EndAuthRound() {
+  if (deps_.iam == nullptr) return;
+  std::lock_guard lock(iam_mu_);
+  deps_.iam->EndReadBatch();
+}
+
 void Handler::RunReleased(std::span<std::function<void()>> tasks) {
   if (tasks.empty()) return;
   if (tasks.size() == 1) return tasks[0]();  // nothing to share

@@ -134,6 +134,15 @@ class Handler {
   // burst instead of one per read. The server's one-I/O-thread mailbox uses
   // it; any thread may, tasks run on the calling one.
   void RunReleased(std::span<std::function<void()>> tasks);
+  // Brackets the requests one event-loop round of the server parses: their
+  // authentications share one look at the accounts
+  // (IamService::BeginReadBatch) instead of one each. The server ends the
+  // round with a task it posts when opening it, which runs once the handlers
+  // already queued have; nothing waits in between. An account suspended by
+  // another process is refused from the next round on; a suspension through
+  // this process ends the batch at once. Thread-safe (the iam mutex).
+  void BeginAuthRound();
+  void EndAuthRound();
 
   // Keeps the guard's picture of the accounts current (no-op without
   // deps.guard or deps.account_repo):

@@ -85,6 +85,21 @@ struct Server::Impl {
     }
     handler.RunReleased(tasks);
   }
+  // One I/O thread: the people reads parsed in one event-loop round share
+  // one look at the accounts (Handler::BeginAuthRound). The round ends with
+  // a task posted when it opens, which asio runs after the handlers already
+  // queued (those of the same epoll round), before waiting again.
+  void JoinAuthRound() {
+    if (options.threads > 1 || auth_round_open) return;
+    auth_round_open = true;
+    handler.BeginAuthRound();
+    asio::post(ioc, [this] {
+      auth_round_open = false;
+      handler.EndAuthRound();
+    });
+  }
+  bool auth_round_open = false;  // the I/O thread's only
+
   std::mutex mailbox_mu;  // guards the two below
   std::vector<std::function<void()>> mailbox;
   bool drain_posted = false;
@@ -215,6 +230,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
     if (server_.options.async_reads && Handler::AnswersLater(req)) {
+      server_.JoinAuthRound();
       // A people read: this thread does not wait for its audit sync; the
       // answer is written from the task the Handler posts back here once
       // the entry is durable (ServerOptions::async_reads).

@@ -55,6 +55,18 @@ class AccountRepository {
   };
   virtual StatusOr<ChangeStamp> CurrentChangeStamp() = 0;
 
+  // Read batching: between BeginReadBatch and EndReadBatch the reads that
+  // start with CurrentChangeStamp share one read transaction, one snapshot
+  // taken at the first of them, instead of one each (in SQLite: the WAL
+  // read lock, two fcntl calls, per statement). Inside it the stamp cannot
+  // change for commits elsewhere, so a cache validated by it is not
+  // re-checked: use it only for a short burst (the server's one event-loop
+  // round) and never across a wait. Any write through the repository ends
+  // the batch's transaction first: writes, and the reads after them, see the
+  // latest state. Not reentrant. The default does nothing.
+  virtual void BeginReadBatch() {}
+  virtual void EndReadBatch() {}
+
   // --- Accounts. Usernames are unique (AlreadyExists).
   // A zero id is assigned: one more than the largest id in use, and at least
   // `min_new_id` (set it above the store's agent ids, see docs/iam.md).

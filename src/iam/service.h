@@ -187,6 +187,12 @@ class IamService {
   // active. Refreshes the idle timer (in the database at most every 30 s, so
   // a session may expire up to 30 s before its idle timeout, never after).
   StatusOr<Principal> Authenticate(const crypto::SecretBytes& session_token);
+  // Brackets a burst of Authenticate calls that may share one look at the
+  // database (AccountRepository::BeginReadBatch): an account suspended by
+  // another process during the burst is refused from the next burst on.
+  // Writes (a suspension through this service) end it at once.
+  void BeginReadBatch() { repo_.BeginReadBatch(); }
+  void EndReadBatch() { repo_.EndReadBatch(); }
   Status Logout(const crypto::SecretBytes& session_token);
   // Step-up: the live session of `session_token` proves a fresh TOTP code
   // (`code`, six digits; recovery codes are for logging in without the

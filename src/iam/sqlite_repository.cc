@@ -129,6 +129,28 @@ class StmtCache {
   StmtCache& operator=(const StmtCache&) = delete;
 
   sqlite3* db() const { return db_; }
+
+  // Read batching (AccountRepository::BeginReadBatch), kept here because
+  // every statement passes through the cache. While a batch is wanted, the
+  // first JoinReadBatch opens a deferred read transaction that the reads
+  // after it share; anything that may write (Exec, a statement that is not
+  // read-only, InTransaction) first commits it, so writes never run on, or
+  // upgrade, an old snapshot. Same thread rules as the cache.
+  void WantReadBatch(bool want) {
+    batch_wanted_ = want;
+    if (!want) EndReadBatchTxn();
+  }
+  void JoinReadBatch() {
+    if (!batch_wanted_ || batch_open_ || sqlite3_get_autocommit(db_) == 0) return;
+    batch_open_ = RunCached("BEGIN");
+  }
+  bool read_batch_open() const { return batch_open_; }
+  void EndReadBatchTxn() {
+    if (!batch_open_) return;
+    batch_open_ = false;
+    if (sqlite3_get_autocommit(db_) == 0 && !RunCached("COMMIT")) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
   int Take(const char* sql, sqlite3_stmt** out) {
     auto it = idle_.find(std::string_view(sql));
     if (it != idle_.end() && !it->second.empty()) {
@@ -152,6 +174,18 @@ class StmtCache {
     }
     v.push_back(st);
   }
+  // Runs a statement without results through the cache (BEGIN, COMMIT:
+  // once per batch, not worth parsing each time). True on SQLITE_DONE.
+  bool RunCached(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    if (Take(sql, &st) != SQLITE_OK) {
+      sqlite3_finalize(st);
+      return false;
+    }
+    const bool done = sqlite3_step(st) == SQLITE_DONE;
+    Give(st);
+    return done;
+  }
   void Clear() {
     for (auto& [sql, v] : idle_)
       for (sqlite3_stmt* st : v) sqlite3_finalize(st);
@@ -166,6 +200,8 @@ class StmtCache {
   };
   sqlite3* db_;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> idle_;
+  bool batch_wanted_ = false;
+  bool batch_open_ = false;
 };
 
 // A statement from the cache for one use; given back on destruction.
@@ -190,6 +226,7 @@ class Stmt {
   // SQLITE_ROW -> true; SQLITE_DONE -> false; else error.
   StatusOr<bool> Step() {
     if (!prepared()) return IOError(StrCat("iam: SQL prepare failed: ", sqlite3_errmsg(cache_.db())));
+    if (cache_.read_batch_open() && !sqlite3_stmt_readonly(st_)) cache_.EndReadBatchTxn();
     int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
@@ -340,11 +377,13 @@ class SqliteAccountRepository final : public AccountRepository {
  public:
   explicit SqliteAccountRepository(sqlite3* db) : db_(db), stmts_(db) {}
   ~SqliteAccountRepository() override {
+    stmts_.EndReadBatchTxn();
     stmts_.Clear();
     sqlite3_close_v2(db_);
   }
 
   Status Exec(const char* sql) {
+    stmts_.EndReadBatchTxn();  // BEGIN IMMEDIATE, DDL: never inside a batch's read
     char* err = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : "unknown error";
@@ -384,7 +423,11 @@ class SqliteAccountRepository final : public AccountRepository {
     return s;
   }
 
+  void BeginReadBatch() override { stmts_.WantReadBatch(true); }
+  void EndReadBatch() override { stmts_.WantReadBatch(false); }
+
   StatusOr<ChangeStamp> CurrentChangeStamp() override {
+    stmts_.JoinReadBatch();  // a no-op outside BeginReadBatch
     ChangeStamp stamp;
     stamp.own = sqlite3_total_changes64(db_);
     Stmt s(stmts_, "PRAGMA data_version");
@@ -714,6 +757,7 @@ class SqliteAccountRepository final : public AccountRepository {
  private:
   // Multi-statement writes are atomic whether or not the caller opened a transaction.
   Status InTransactionIfNeeded(const std::function<Status()>& fn) {
+    stmts_.EndReadBatchTxn();  // a batch's read transaction is not one to write in
     if (!sqlite3_get_autocommit(db_)) return fn();
     return InTransaction(fn);
   }

@@ -27,6 +27,9 @@ Db::~Db() { Close(); }
 void Db::Close() {
   if (db_) {
     EndReadBatchTxn();
+    sqlite3_finalize(begin_stmt_);
+    sqlite3_finalize(commit_stmt_);
+    begin_stmt_ = commit_stmt_ = nullptr;
     // sqlite3_close_v2 defers the close until every statement is finalized;
     // the store finalizes its statements first, so this closes now.
     sqlite3_close_v2(db_);
@@ -69,9 +72,24 @@ void Db::WantReadBatch(bool want) {
   if (!want) EndReadBatchTxn();
 }
 
+namespace {
+// Steps a statement prepared once and kept (`slot`): BEGIN and COMMIT run
+// once per batch, and sqlite3_exec would parse them every time.
+bool RunCached(sqlite3* db, sqlite3_stmt*& slot, const char* sql) {
+  if (slot == nullptr && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(slot);
+    slot = nullptr;
+    return false;
+  }
+  const int rc = sqlite3_step(slot);
+  sqlite3_reset(slot);
+  return rc == SQLITE_DONE;
+}
+}  // namespace
+
 void Db::JoinReadBatch() {
   if (!batch_wanted_ || batch_open_ || db_ == nullptr || sqlite3_get_autocommit(db_) == 0) return;
-  batch_open_ = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
+  batch_open_ = RunCached(db_, begin_stmt_, "BEGIN");
 }
 
 void Db::EndReadBatchTxn() {
@@ -79,7 +97,7 @@ void Db::EndReadBatchTxn() {
   batch_open_ = false;
   // A read-only transaction: COMMIT only drops the read lock. Should it
   // fail, ROLLBACK ends it the same way.
-  if (sqlite3_get_autocommit(db_) == 0 && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+  if (sqlite3_get_autocommit(db_) == 0 && !RunCached(db_, commit_stmt_, "COMMIT"))
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 

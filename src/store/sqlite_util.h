@@ -138,6 +138,8 @@ class Db {
   sqlite3* db_ = nullptr;
   bool batch_wanted_ = false;
   bool batch_open_ = false;
+  sqlite3_stmt* begin_stmt_ = nullptr;   // the batch's BEGIN and COMMIT, prepared once
+  sqlite3_stmt* commit_stmt_ = nullptr;
 };
 
 // A write transaction (BEGIN IMMEDIATE, so the write lock is taken up front

@@ -284,6 +284,64 @@ TEST_F(SessionCacheTest, SuspensionByAnotherConnectionRefusesTheNextRequest) {
   EXPECT_TRUE(svc_->Authenticate(l->session_token).ok());
 }
 
+// A read batch (the server's one event-loop round): the authentications in
+// it share one snapshot, so another connection's suspension is refused from
+// the next batch on, not inside this one; a write through this connection
+// (a session refresh, a suspension here) ends the batch's transaction at
+// once, and the reads after it see everything committed so far.
+TEST_F(SessionCacheTest, ReadBatchSeesOtherConnectionsFromTheNextBatchAndOwnWritesAtOnce) {
+  auto l = Try("camille.martin", kPassword);
+  ASSERT_TRUE(l.ok());
+  auto acc = other_->GetAccount(counsellor_);
+  ASSERT_TRUE(acc.ok());
+
+  svc_->BeginReadBatch();
+  ASSERT_TRUE(svc_->Authenticate(l->session_token).ok());
+  acc->status = AccountStatus::kSuspended;
+  ASSERT_TRUE(other_->UpdateAccount(*acc).ok()) << "a reader's batch never blocks another connection's write";
+  EXPECT_TRUE(svc_->Authenticate(l->session_token).ok()) << "same batch, same snapshot";
+  svc_->EndReadBatch();
+  EXPECT_EQ(svc_->Authenticate(l->session_token).status().code(), absl::StatusCode::kUnauthenticated);
+
+  acc->status = AccountStatus::kActive;
+  ASSERT_TRUE(other_->UpdateAccount(*acc).ok());
+  svc_->BeginReadBatch();
+  ASSERT_TRUE(svc_->Authenticate(l->session_token).ok()) << "a new batch takes a new snapshot";
+  acc->status = AccountStatus::kSuspended;
+  ASSERT_TRUE(other_->UpdateAccount(*acc).ok());
+  // A write through this repository (the idle timer refreshed after 30 s)
+  // ends the batch's transaction: it is not written on the old snapshot, and
+  // the next read sees the other connection's commit.
+  clock_.AdvanceSeconds(31);
+  auto touched = svc_->Authenticate(l->session_token);
+  ASSERT_TRUE(touched.ok()) << touched.status();
+  EXPECT_EQ(svc_->Authenticate(l->session_token).status().code(), absl::StatusCode::kUnauthenticated)
+      << "after a write the batch's snapshot is gone";
+  svc_->EndReadBatch();
+
+  // Writes made inside a batch are atomic and visible to others.
+  svc_->BeginReadBatch();
+  ASSERT_TRUE(repo_->CurrentChangeStamp().ok());
+  AttemptRecord three;
+  three.failures = 3;
+  ASSERT_TRUE(repo_->InTransaction([&] {
+    CLOISON_RETURN_IF_ERROR(repo_->PutAttempts(AttemptKey::kAddress, "a", three));
+    return repo_->PutAttempts(AttemptKey::kAddress, "b", three);
+  }).ok());
+  // A failing transaction inside a batch still rolls back as a whole.
+  EXPECT_FALSE(repo_->InTransaction([&] {
+    CLOISON_RETURN_IF_ERROR(repo_->PutAttempts(AttemptKey::kAddress, "c", three));
+    return absl::InternalError("stop");
+  }).ok());
+  svc_->EndReadBatch();
+  for (const char* key : {"a", "b"}) {
+    auto seen = other_->GetAttempts(AttemptKey::kAddress, key);
+    ASSERT_TRUE(seen.ok()) << seen.status();
+    EXPECT_EQ(seen->failures, 3) << key;
+  }
+  EXPECT_EQ(other_->GetAttempts(AttemptKey::kAddress, "c")->failures, 0);
+}
+
 TEST_F(SessionCacheTest, RevocationByAnotherConnectionOrThisServiceRefusesTheNextRequest) {
   auto l = Try("camille.martin", kPassword);
   auto m = Try("camille.martin", kPassword);
