@@ -266,18 +266,37 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Write(Response r, unsigned version, bool keep_alive) {
     busy_ = true;
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version);
-    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    res->set("X-Content-Type-Options", "nosniff");
-    res->body() = std::move(r.body);
-    res->keep_alive(keep_alive && !server_.stopping.load());
-    res->prepare_payload();
+    http::response<http::string_body> res(static_cast<http::status>(r.status), version);
+    if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res.set(k, v);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.body() = std::move(r.body);
+    res.keep_alive(keep_alive && !server_.stopping.load());
+    res.prepare_payload();
+    const bool again = res.keep_alive();
+    // Beast serialises the message (status line, fields, body) into one
+    // contiguous buffer, sent with one write: asio's TLS stream writes only
+    // the first buffer of a sequence per record, so Beast's buffer sequence
+    // would cost a TLS record (and a sendmsg) per piece, and iterating it is
+    // itself a measurable part of a small answer over plain TCP.
+    out_.clear();
+    http::serializer<false, http::string_body> sr(res);
+    beast::error_code ec;
+    while (!ec && !sr.is_done()) {
+      sr.next(ec, [&](beast::error_code& visit_ec, const auto& buffers) {
+        visit_ec = {};
+        const size_t n = beast::buffer_bytes(buffers);
+        out_.reserve(out_.size() + n);
+        for (const auto b : beast::buffers_range_ref(buffers)) out_.append(static_cast<const char*>(b.data()), b.size());
+        sr.consume(n);
+      });
+    }
+    if (ec) return DoClose();  // cannot happen with a string body; never send half a message
     beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
-    http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this(), again](beast::error_code write_ec, std::size_t) {
                         self->busy_ = false;
-                        if (ec || !res->keep_alive()) return self->DoClose();
+                        if (write_ec || !again) return self->DoClose();
                         self->DoRead();
                       });
   }
@@ -304,6 +323,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::chrono::milliseconds deadline_{0};  // the one it was armed with
   std::string peer_;
   beast::flat_buffer buffer_;
+  std::string out_;  // the answer being written (Write); its capacity is kept for the next
   std::optional<http::request_parser<http::string_body>> parser_;
   bool first_ = true;          // the next read is the connection's first (read_timeout, else idle_timeout)
   bool timed_out_ = false;     // the read timer fired and cancelled the read
