@@ -61,18 +61,50 @@ done = function(summary, latency, requests)
     summary.errors.status + summary.errors.timeout))
 end
 LUA
+thread_ticks() {  # "tid ticks" for every thread of the cloison server
+  local t
+  [[ -n "$SERVE_PID" ]] || return 0
+  for t in /proc/$SERVE_PID/task/*; do
+    [[ -r $t/stat ]] && echo "${t##*/} $(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)"
+  done | sort
+}
+audit_append() {  # "sum_seconds count" of the server's audit append histogram (/metrics)
+  curl -sfk "$SCHEME://127.0.0.1:$API_PORT/metrics" 2>/dev/null |
+    awk '/^cloison_audit_append_duration_seconds_sum/{s=$2} /^cloison_audit_append_duration_seconds_count/{c=$2} END{print s+0, c+0}'
+}
 cpu_ticks() {  # utime+stime of the cloison server, in clock ticks
   if [[ -n "$SERVE_PID" && -r /proc/$SERVE_PID/stat ]]; then awk '{print $14+$15}' "/proc/$SERVE_PID/stat"; else echo 0; fi
 }
 run_wrk() {  # label url [header]
-  local label=$1 url=$2 out t0 t1
+  local label=$1 url=$2 out t0 t1 th0 th1 a0 a1 extra=""
   shift 2
   t0=$(cpu_ticks)
+  th0=$(thread_ticks)
+  [[ $label == cloison* ]] && a0=$(audit_append)
   out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$WORK/check.lua" "$@" "$url")
   local non2xx
   t1=$(cpu_ticks)
+  th1=$(thread_ticks)
   non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
-  echo "$out" | sed -n 's/^RESULT /'"$label"' /p' | sed "s/\$/ non2xx=${non2xx:-0} cpu_ticks=$((t1 - t0))/"
+  if [[ $label == cloison* ]]; then
+    # Which regime the run was in: the busiest thread's share of the run
+    # (the I/O thread; near 100% when CPU-bound) and the mean durable audit
+    # append (sync-bound when it is long and that thread is idle).
+    a1=$(audit_append)
+    extra=$(python3 - "$SECS" "$a0" "$a1" "$th0" "$th1" <<'PY'
+import os, sys
+secs = float(sys.argv[1]); a0 = sys.argv[2].split(); a1 = sys.argv[3].split()
+def ticks(s): return dict(l.split() for l in s.splitlines() if len(l.split()) == 2)
+t0, t1 = ticks(sys.argv[4]), ticks(sys.argv[5])
+busiest = max((int(v) - int(t0.get(k, 0)) for k, v in t1.items()), default=0)
+busy = busiest / os.sysconf("SC_CLK_TCK") / secs * 100
+n = float(a1[1]) - float(a0[1]) if len(a0) == 2 and len(a1) == 2 else 0
+mean = (float(a1[0]) - float(a0[0])) / n * 1e6 if n > 0 else 0
+print(f" busiest_thread_pct={busy:.0f} audit_append_us={mean:.0f}")
+PY
+)
+  fi
+  echo "$out" | sed -n 's/^RESULT /'"$label"' /p' | sed "s/\$/ non2xx=${non2xx:-0} cpu_ticks=$((t1 - t0))${extra}/"
 }
 
 # One account reading one person tens of thousands of times a second is
@@ -141,6 +173,8 @@ report() {  # title cloison-line nginx-line
     "$(field rps "$n")" "$(field p50_us "$n")" "$(field p99_us "$n")" "$(field non2xx "$n")"
   echo "  ratio cloison / nginx: $(ratio "$(field rps "$c")" "$(field rps "$n")")"
   echo "  cloison server CPU per request: $(cpu_per_request "$c") us (user + system, all its threads)"
+  echo "  cloison busiest thread (the I/O thread) busy $(field busiest_thread_pct "$c")% of the run;" \
+    "mean durable audit append $(field audit_append_us "$c") us (a long append with an idle I/O thread: sync-bound)"
   if [[ "$(field non2xx "$c")" != "0" ]]; then echo "  WARNING: cloison answered non-2xx during the run; the figure is not a read throughput"; fi
 }
 
