@@ -789,10 +789,14 @@ Response Handler::ReadAnswer(const access::ReadResult& res, int64_t person_id, s
   // read's instructions): the same bytes, members in name order as
   // nlohmann's std::map gives them, a field named twice taking its last value.
   const size_t n = std::min(res.field_names.size(), res.fields.size());
+  // A stable insertion sort: n is at most the catalog's size (a dozen or
+  // so), and std::stable_sort allocated a buffer for it on every read.
   std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return res.field_names[a] < res.field_names[b]; });
+  for (size_t i = 0; i < n; ++i) {
+    size_t j = i;
+    for (; j > 0 && res.field_names[i] < res.field_names[order[j - 1]]; --j) order[j] = order[j - 1];
+    order[j] = i;
+  }
   Response r;
   r.status = 200;
   std::string& out = r.body;
