@@ -128,13 +128,11 @@ class Db {
   // open (and no other transaction is). Failing to open it is not an error:
   // the read then runs in autocommit, as without a batch.
   void JoinReadBatch();
-  bool read_batch_open() const { return batch_open_; }
   // Commits the batch's read transaction if one is open (the batch stays
   // wanted: the next JoinReadBatch opens another).
   void EndReadBatchTxn();
 
  private:
-
   sqlite3* db_ = nullptr;
   bool batch_wanted_ = false;
   bool batch_open_ = false;
