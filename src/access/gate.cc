@@ -78,11 +78,17 @@ Outcome Gate::ApplyVerdict(const Caller& caller, const guard::Verdict& v, UnixMi
   ev.details["score"] = ScoreText(v.score);
   ev.details["context"] = std::string(context);
   std::string signals;
-  for (const std::string& s : v.signals) signals += (signals.empty() ? "" : ",") + s;
+  for (const std::string& s : v.signals) {
+    if (!signals.empty()) signals += ',';
+    signals += s;
+  }
   if (!signals.empty()) ev.details["signals"] = signals;
   if (v.action == guard::Action::kSuspend && !v.also_suspend.empty()) {
     std::string also;
-    for (AccountId a : v.also_suspend) also += (also.empty() ? "" : ",") + StrCat(a.value());
+    for (AccountId a : v.also_suspend) {
+      if (!also.empty()) also += ',';
+      also += StrCat(a.value());
+    }
     ev.details["also_suspended"] = also;
   }
   // The guard's own record is best effort against a failing log: the read
@@ -212,6 +218,7 @@ bool Gate::Begin(const Caller& caller, const ReadRequest& rq, ReadResult* done, 
 
   // Durable before anything personal is read.
   const FieldCatalog& cat = pol.catalog();
+  out.field_names.reserve(static_cast<size_t>(d.fields.count()));
   for (size_t i = 0; i < cat.size(); ++i)
     if (d.fields.has(i)) out.field_names.push_back(cat.at(i).name);
   for (size_t i = 0; i < cat.size(); ++i)
@@ -289,8 +296,9 @@ ReadResult Gate::Complete(const Caller& caller, PendingRead&& pending, const Sta
     out.fields.clear();
     return out;
   }
+  out.fields.reserve(static_cast<size_t>(d.fields.count()));
   for (size_t i = 0; i < cat.size() && i < person->fields.size(); ++i)
-    if (d.fields.has(i)) out.fields.push_back(person->fields[i]);
+    if (d.fields.has(i)) out.fields.push_back(std::move(person->fields[i]));
   return out;
 }
 

@@ -70,8 +70,9 @@ bool IsLowerName(std::string_view s) {
   return true;
 }
 
-std::vector<std::string> SplitPath(std::string_view path) {
-  std::vector<std::string> out;
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> out;
+  out.reserve(8);
   size_t i = 1;  // after the leading '/'
   while (i <= path.size()) {
     size_t j = path.find('/', i);
@@ -283,7 +284,9 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
 }
 
 void Handler::AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn) {
-  Route r{std::move(method), pattern, SplitPath(pattern), authenticated, fn};
+  std::vector<std::string> segments;
+  for (std::string_view seg : SplitPath(pattern)) segments.emplace_back(seg);
+  Route r{std::move(method), pattern, std::move(segments), authenticated, fn};
   routes_.push_back(std::move(r));
 }
 
@@ -376,10 +379,10 @@ Response Handler::Dispatch(const Request& req, std::string& route_name, std::sha
   const std::string_view path = std::string_view(req.target).substr(0, q);
   const std::string_view query = q == std::string::npos ? std::string_view() : std::string_view(req.target).substr(q + 1);
 
-  std::vector<std::string> raw = SplitPath(path);
+  const std::vector<std::string_view> raw = SplitPath(path);
   std::vector<std::string> segs;
   segs.reserve(raw.size());
-  for (const std::string& s : raw) {
+  for (std::string_view s : raw) {
     std::string d;
     if (!PercentDecode(s, false, d) || !IsValidUtf8(d) || d.find('/') != std::string::npos)
       return ErrorResponse(400, code::kBadRequest, "malformed URL path (bad percent-encoding, NUL or invalid UTF-8)");
@@ -457,7 +460,9 @@ Response Handler::Authenticate(Call& c) {
   const std::string* key = c.req.Header("x-api-key");
   if (auth != nullptr && key != nullptr)
     return ErrorResponse(400, code::kBadRequest, "send either Authorization or X-Api-Key, not both");
-  StatusOr<iam::Principal> who = Unauthenticated("authentication required");
+  // Built only when neither header is there: a Status message allocates.
+  StatusOr<iam::Principal> who = auth == nullptr && key == nullptr ? StatusOr<iam::Principal>(Unauthenticated("authentication required"))
+                                                                   : StatusOr<iam::Principal>(iam::Principal{});
   if (auth != nullptr) {
     constexpr std::string_view kBearer = "Bearer ";
     if (auth->size() <= kBearer.size() || auth->compare(0, kBearer.size(), kBearer) != 0 || auth->size() > 512) {

@@ -34,9 +34,13 @@ constexpr KindName kKinds[] = {
 
 // Replaces invalid UTF-8 sequences by U+FFFD.
 std::string ValidUtf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  // ASCII up to the first byte >= 0x80 (all of most texts) is valid as is.
   size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  if (i == s.size()) return std::string(s);
+  std::string out;
+  out.reserve(s.size() + 8);
+  out.append(s.data(), i);
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
     size_t n = 0;
@@ -248,7 +252,7 @@ namespace {
 std::string Serialize(const Event& e, int version, bool redact) {
   auto text = [redact](std::string_view v) { return redact ? RedactFreeText(v) : std::string(v); };
   std::string out;
-  out.reserve(160);
+  out.reserve(512);  // a read's entry names its released fields: a few hundred bytes
   // Appends a value as text() would give it, without the copy when
   // redaction cannot change it (ASCII with no digit, '+' or '@': field
   // names, purposes, rule ids, most of an entry).
@@ -273,14 +277,27 @@ std::string Serialize(const Event& e, int version, bool redact) {
   if (!e.details.empty()) {
     // Keys are redacted too; two keys could collapse into one after that, so
     // rebuild the (sorted) map first.
-    std::map<std::string, std::string> d;
-    for (const auto& [k, v] : e.details) d[text(k)] = text(v);
+    // Keys redaction cannot change (all of them, in practice: "rule",
+    // "reveal", ...) keep their order and cannot collide: no rebuild then.
+    const bool plain_keys = !redact || std::all_of(e.details.begin(), e.details.end(), [](const auto& kv) {
+      return !MayHoldIdentifier(kv.first) &&
+             std::all_of(kv.first.begin(), kv.first.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    });
     AppendKey(out, first, "details");
     out.push_back('{');
     bool f2 = true;
-    for (const auto& [k, v] : d) {
-      AppendKey(out, f2, k);
-      AppendString(out, v);
+    if (plain_keys) {
+      for (const auto& [k, v] : e.details) {
+        AppendKey(out, f2, k);
+        put(v);
+      }
+    } else {
+      std::map<std::string, std::string> d;
+      for (const auto& [k, v] : e.details) d[text(k)] = text(v);
+      for (const auto& [k, v] : d) {
+        AppendKey(out, f2, k);
+        AppendString(out, v);
+      }
     }
     out.push_back('}');
   }

@@ -1515,15 +1515,24 @@ StatusOr<std::vector<std::string>> SqliteStore::OpenEnvelopeValues(PersonId id, 
     return Corruption(StrCat("person ", id.value(), ": nonce prefix is ", seal.prefix.size(), " bytes, not ",
                              crypto::kEnvelopePrefixSize));
   CLOISON_ASSIGN_OR_RETURN(const crypto::Aead* aead, DataKey(id, seal.key_id));
-  std::vector<std::string> ads(defs.size());
-  std::vector<crypto::EnvelopeOpenItem> items(defs.size());
+  // Every value's associated data back to back in one buffer (one
+  // allocation per read, not one per field); items point into it once it
+  // is complete.
+  std::string ads;
+  ads.reserve(defs.size() * 40);
+  absl::InlinedVector<size_t, 16> ad_end;
+  absl::InlinedVector<crypto::EnvelopeOpenItem, 16> items(defs.size());
   for (size_t i = 0; i < defs.size(); ++i) {
     auto index = EnvelopeIndex(blobs[i]);
     if (!index.ok())
       return Corruption(StrCat("person ", id.value(), " field '", defs[i]->name, "': ", MessageOf(index.status())));
-    AppendFieldAssociatedData(id, defs[i]->name, seal.key_id, ads[i]);
-    items[i] = {blobs[i].subspan(kEnvelopeIndexSize), crypto::AsBytes(ads[i]), *index};
+    AppendFieldAssociatedData(id, defs[i]->name, seal.key_id, ads);
+    ad_end.push_back(ads.size());
+    items[i].ciphertext = blobs[i].subspan(kEnvelopeIndexSize);
+    items[i].index = *index;
   }
+  for (size_t i = 0, start = 0; i < defs.size(); start = ad_end[i], ++i)
+    items[i].associated_data = crypto::AsBytes(std::string_view(ads).substr(start, ad_end[i] - start));
   std::vector<StatusOr<std::string>> opened = aead->OpenEnvelope(
       items, std::span<const uint8_t, crypto::kEnvelopePrefixSize>(seal.prefix.data(), crypto::kEnvelopePrefixSize));
   std::vector<std::string> out(defs.size());
@@ -1552,7 +1561,7 @@ StatusOr<Person> SqliteStore::GetPerson(PersonId id, const FieldMask& mask) {
   p.other_structures = ParseIdList(s.ColumnText(2));
   p.fields.resize(catalog_.size());
   const RowSeal seal{static_cast<uint32_t>(s.ColumnInt(3)), !s.ColumnIsNull(4), s.ColumnBlob(4)};
-  std::vector<size_t> sealed;
+  absl::InlinedVector<size_t, 16> sealed;
   std::optional<uint32_t> one_key;
   bool mixed_keys = false;
   for (size_t f = 0; f < catalog_.size(); ++f) {
@@ -1574,8 +1583,8 @@ StatusOr<Person> SqliteStore::GetPerson(PersonId id, const FieldMask& mask) {
   if (sealed.empty()) return p;
   if (seal.envelope) {
     // One envelope per person: one subkey derivation for all its values.
-    std::vector<const FieldDef*> defs;
-    std::vector<std::span<const uint8_t>> blobs;
+    absl::InlinedVector<const FieldDef*, 16> defs;
+    absl::InlinedVector<std::span<const uint8_t>, 16> blobs;
     for (size_t f : sealed) {
       defs.push_back(&catalog_.at(f));
       blobs.push_back(s.ColumnBlob(static_cast<int>(kFirstField + f)));

@@ -34,5 +34,49 @@ TEST(JsonTextTest, EveryAsciiByteReadsBack) {
   EXPECT_EQ(nlohmann::json::parse(Quoted(mixed)).get<std::string>(), mixed);
 }
 
+
+// The scan reads 8 bytes at a time: every byte value, at every offset of a
+// string longer than a few words, is escaped exactly as one byte at a time.
+std::string ByteByByte(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonTextTest, EveryByteAtEveryOffsetOfALongString) {
+  for (int c = 0; c < 0x100; ++c) {
+    for (size_t at = 0; at < 41; ++at) {
+      std::string s(41, 'a');
+      s[at] = static_cast<char>(c);
+      ASSERT_EQ(Quoted(s), ByteByByte(s)) << "byte " << c << " at " << at;
+      s.assign(at + 1, 'z');  // the byte last, after 0 to 5 whole words
+      s[at] = static_cast<char>(c);
+      ASSERT_EQ(Quoted(s), ByteByByte(s)) << "byte " << c << " ending a string of " << at + 1;
+    }
+  }
+  // Several escapes, high bytes beside them, words straddled.
+  const std::string mixed = std::string("\xff\x80\x1f\"abcdefgh\\\xc3\xa9\x00", 17) + std::string(20, '\x7f') + "\n";
+  EXPECT_EQ(Quoted(mixed), ByteByByte(mixed));
+}
+
 }  // namespace
 }  // namespace cloison
