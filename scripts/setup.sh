@@ -13,7 +13,7 @@ PACKAGES=(
   curl jq oathtool   # the demo's printed commands (login with a TOTP code, JSON)
 )
 if [[ "${CLOISON_BENCH_DEPS:-0}" == "1" ]]; then
-  PACKAGES+=(wrk nginx time python3)   # bench/*.sh
+  PACKAGES+=(wrk nginx time python3 valgrind)   # bench/*.sh (valgrind: api_instructions.sh)
 fi
 
 missing=()
