@@ -249,13 +249,14 @@ Status AuditLog::Recover() {
   }
   tree_ = std::move(*tree);
   CLOISON_RETURN_IF_ERROR(index_->Truncate(st.count * 8));
+  index_written_ = st.count;
 
   FrameReader reader(*entries_, st.offset);
   std::vector<Hash> hashes;
   std::string offsets;
   uint64_t rehashed = 0;
   auto flush = [&]() -> Status {
-    CLOISON_RETURN_IF_ERROR(index_->Append(offsets));
+    CLOISON_RETURN_IF_ERROR(AppendIndex(offsets));
     CLOISON_RETURN_IF_ERROR(tree_->Append(hashes));
     offsets.clear();
     hashes.clear();
@@ -357,6 +358,7 @@ Status AuditLog::Close() {
   if (options_.checkpoint_on_close && tree_->size() > last_checkpoint_size_) {
     CLOISON_RETURN_IF_ERROR(IssueCheckpointLocked().status());
   }
+  CLOISON_RETURN_IF_ERROR(FlushIndex());
   CLOISON_RETURN_IF_ERROR(index_->Sync());
   CLOISON_RETURN_IF_ERROR(tree_->Sync());
   CLOISON_RETURN_IF_ERROR(WriteState());
@@ -522,7 +524,7 @@ Status AuditLog::CommitBatch(std::string& frames, std::vector<Hash>& leaf_hashes
     off += sz;
   }
   entries_size_ = off;
-  Status cache = index_->Append(offsets);
+  Status cache = AppendIndex(offsets);
   if (cache.ok()) cache = tree_->Append(leaf_hashes);
   if (cache.ok()) {
     const uint64_t n = tree_->size();
@@ -537,6 +539,25 @@ Status AuditLog::CommitBatch(std::string& frames, std::vector<Hash>& leaf_hashes
     std::lock_guard<std::mutex> l(mu_);
     sticky_ = cache;
   }
+  return OkStatus();
+}
+
+Status AuditLog::AppendIndex(std::string_view offsets) {
+  std::lock_guard<std::mutex> l(index_mu_);
+  index_pending_.append(offsets);
+  if (index_pending_.size() < kIndexFlushBytes) return OkStatus();
+  CLOISON_RETURN_IF_ERROR(index_->Append(index_pending_));
+  index_written_ += index_pending_.size() / 8;
+  index_pending_.clear();
+  return OkStatus();
+}
+
+Status AuditLog::FlushIndex() {
+  std::lock_guard<std::mutex> l(index_mu_);
+  if (index_pending_.empty()) return OkStatus();
+  CLOISON_RETURN_IF_ERROR(index_->Append(index_pending_));
+  index_written_ += index_pending_.size() / 8;
+  index_pending_.clear();
   return OkStatus();
 }
 
@@ -575,6 +596,7 @@ StatusOr<SignedCheckpoint> AuditLog::IssueCheckpointLocked() {
   }
   // Make the caches durable up to n first, so the next open rehashes only
   // what came after this checkpoint.
+  CLOISON_RETURN_IF_ERROR(FlushIndex());
   CLOISON_RETURN_IF_ERROR(index_->Sync());
   CLOISON_RETURN_IF_ERROR(tree_->Sync());
   CLOISON_RETURN_IF_ERROR(WriteState());
@@ -682,8 +704,22 @@ StatusOr<std::string> AuditLog::ReadEntry(uint64_t index) const {
   if (index >= size()) return InvalidArgument(StrCat("no entry ", index, " (log size ", size(), ")"));
   uint8_t b[8];
   size_t got = 0;
-  CLOISON_RETURN_IF_ERROR(index_->ReadAt(index * 8, b, &got));
-  if (got != 8) return Corruption("entries.idx is short");
+  bool pending = false;
+  {
+    // Offsets are written in order and never change: one below
+    // index_written_ is in the file for good.
+    std::lock_guard<std::mutex> l(index_mu_);
+    if (index >= index_written_) {
+      const uint64_t at = (index - index_written_) * 8;
+      if (at + 8 > index_pending_.size()) return Corruption(StrCat("entry ", index, ": offset missing"));
+      std::memcpy(b, index_pending_.data() + at, 8);
+      pending = true;
+    }
+  }
+  if (!pending) {
+    CLOISON_RETURN_IF_ERROR(index_->ReadAt(index * 8, b, &got));
+    if (got != 8) return Corruption("entries.idx is short");
+  }
   const uint64_t off = GetU64(b);
   uint8_t h[kFrameHeaderSize];
   CLOISON_RETURN_IF_ERROR(entries_->ReadAt(off, h, &got));

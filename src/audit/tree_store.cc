@@ -1,6 +1,7 @@
 #include "audit/tree_store.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "core/strings.h"
 
@@ -33,6 +34,7 @@ StatusOr<std::unique_ptr<TreeFiles>> TreeFiles::Open(FileSystem& fs, const std::
       return Corruption(StrCat(LevelName(dir, l), " holds ", have / 32, " hashes, ", want, " expected"));
     }
     if (have != want * 32) CLOISON_RETURN_IF_ERROR(t->files_[l]->Truncate(want * 32));
+    t->written_[l] = want;
   }
   // Frontier: one complete subtree per set bit of the size, highest first.
   std::vector<Hash> frontier;
@@ -53,24 +55,32 @@ StatusOr<std::unique_ptr<TreeFiles>> TreeFiles::Open(FileSystem& fs, const std::
   return t;
 }
 
+Status TreeFiles::WriteLevel(int level) {
+  std::string& p = pending_[level];
+  if (p.empty()) return OkStatus();
+  CLOISON_RETURN_IF_ERROR(OpenLevel(level));
+  CLOISON_RETURN_IF_ERROR(files_[level]->Append(p));
+  written_[level] += p.size() / 32;
+  p.clear();
+  return OkStatus();
+}
+
 Status TreeFiles::Append(std::span<const Hash> leaf_hashes) {
   if (leaf_hashes.empty()) return OkStatus();
-  {
-    std::lock_guard<std::mutex> l(frontier_mu_);
-    for (const Hash& h : leaf_hashes) builder_.AppendLeafHash(h);
-  }
-  for (int l = 0; l < kMaxLevels; ++l) {
-    if (pending_[l].empty()) continue;
-    CLOISON_RETURN_IF_ERROR(OpenLevel(l));
-    Status s = files_[l]->Append(pending_[l]);
-    pending_[l].clear();
-    CLOISON_RETURN_IF_ERROR(s);
-  }
+  std::lock_guard<std::mutex> l(mu_);
+  for (const Hash& h : leaf_hashes) builder_.AppendLeafHash(h);
   size_.fetch_add(leaf_hashes.size(), std::memory_order_release);
+  for (int level = 0; level < kMaxLevels; ++level) {
+    if (pending_[level].size() >= kFlushBytes) CLOISON_RETURN_IF_ERROR(WriteLevel(level));
+  }
   return OkStatus();
 }
 
 Status TreeFiles::Sync() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (int level = 0; level < kMaxLevels; ++level) CLOISON_RETURN_IF_ERROR(WriteLevel(level));
+  }
   for (auto& f : files_) {
     if (f) CLOISON_RETURN_IF_ERROR(f->Sync());
   }
@@ -78,10 +88,23 @@ Status TreeFiles::Sync() {
 }
 
 StatusOr<Hash> TreeFiles::Node(int level, uint64_t index) const {
-  if (level < 0 || level >= kMaxLevels || !files_[level] || index >= (size() >> level)) {
+  if (level < 0 || level >= kMaxLevels || index >= (size() >> level)) {
     return Internal(StrCat("tree node ", level, "/", index, " is outside the tree"));
   }
   Hash h;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (index >= written_[level]) {
+      // Not written yet: in memory. Nodes are written in order and never
+      // change, so a node below written_ can be read without the lock.
+      const uint64_t at = (index - written_[level]) * 32;
+      const std::string& p = pending_[static_cast<size_t>(level)];
+      if (at + 32 > p.size()) return Internal(StrCat("tree node ", level, "/", index, " is missing"));
+      std::memcpy(h.data(), p.data() + at, 32);
+      return h;
+    }
+  }
+  if (!files_[level]) return Corruption(StrCat("tree file level ", level, " is missing"));
   size_t got = 0;
   CLOISON_RETURN_IF_ERROR(files_[level]->ReadAt(index * 32, h, &got));
   if (got != 32) return Corruption(StrCat("tree file level ", level, " is short"));
@@ -89,7 +112,7 @@ StatusOr<Hash> TreeFiles::Node(int level, uint64_t index) const {
 }
 
 Hash TreeFiles::Root() const {
-  std::lock_guard<std::mutex> l(frontier_mu_);
+  std::lock_guard<std::mutex> l(mu_);
   return builder_.Root();
 }
 
