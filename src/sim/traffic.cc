@@ -447,8 +447,7 @@ struct AttackAccount {
   int64_t today = -1;
 };
 
-}  // namespace
-
+// This file's alone, like the types it holds.
 class SimRun final : public access::AccountControl {
  public:
   SimRun(const World& world, const policy::Policy& policy, const guard::GuardConfig& config, uint64_t seed)
@@ -640,6 +639,8 @@ class SimRun final : public access::AccountControl {
   std::string attacker_structure_;
   const Structure* attacker_st_ = nullptr;
 };
+
+}  // namespace
 
 CounsellorTraits SimRun::TraitsOf(size_t a) const {
   CounsellorTraits t;
