@@ -40,15 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-D="$WORK/data"
-"$BIN" --data "$D" init >/dev/null
-"$BIN" --data "$D" generate --persons 2000 --seed 1 --no-files >/dev/null
-ROW=$(sqlite3 "$D/cloison.db" "select s.code, min(p.id) from persons p join structures s on s.id=p.referent_structure_id \
-  where s.kind in ('mission_locale','agency') group by s.id order by count(*) desc limit 1")
-CODE=${ROW%|*}
-PID=${ROW#*|}
-PASS=$("$BIN" --data "$D" account bootstrap --username bench.counsellor --structure "$CODE" --role counsellor |
-  sed -n '/initial password/{n;s/^ *//;p}')
+# shellcheck source=bench/api_read_setup.sh
+source "$ROOT/bench/api_read_setup.sh"
+api_read_setup
 
 # The Lua script prints one machine-readable line per run. Answers that are
 # not 2xx are in wrk's own "Non-2xx or 3xx responses" line (printed only when
@@ -106,16 +100,6 @@ PY
   fi
   echo "$out" | sed -n 's/^RESULT /'"$label"' /p' | sed "s/\$/ non2xx=${non2xx:-0} cpu_ticks=$((t1 - t0))${extra}/"
 }
-
-# One account reading one person tens of thousands of times a second is
-# exactly what the guard throttles: the benchmark's policy keeps the guard in
-# the path (its scoring is paid on every request) with its thresholds raised
-# out of reach, so that what is measured is the read path, not a 429.
-sed -E -e 's/^record_at = [0-9.]+/record_at = 100000/' -e 's/^alert_at = [0-9.]+/alert_at = 200000/' \
-  -e 's/^step_up_at = [0-9.]+/step_up_at = 300000/' -e 's/^throttle_at = [0-9.]+/throttle_at = 400000/' \
-  -e 's/^suspend_at = [0-9.]+/suspend_at = 500000/' "$ROOT/config/policy.toml" >"$WORK/policy.toml"
-grep -q '^suspend_at = 500000' "$WORK/policy.toml" || { echo "api_bench: could not raise the guard's thresholds" >&2; exit 2; }
-cp "$ROOT/config/field_catalog.toml" "$WORK/"  # the policy names its catalog relative to itself
 
 serve() {  # extra flags for cloison serve
   "$BIN" --data "$D" serve --listen 127.0.0.1:$API_PORT --threads 1 --policy "$WORK/policy.toml" "$@" >"$WORK/serve.log" 2>&1 &

@@ -39,21 +39,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-D="$WORK/data"
-"$BIN" --data "$D" init >/dev/null
-"$BIN" --data "$D" generate --persons 2000 --seed 1 --no-files >/dev/null
-ROW=$(sqlite3 "$D/cloison.db" "select s.code, min(p.id) from persons p join structures s on s.id=p.referent_structure_id \
-  where s.kind in ('mission_locale','agency') group by s.id order by count(*) desc limit 1")
-CODE=${ROW%|*}
-PID=${ROW#*|}
-PASS=$("$BIN" --data "$D" account bootstrap --username bench.counsellor --structure "$CODE" --role counsellor |
-  sed -n '/initial password/{n;s/^ *//;p}')
-# The guard stays in the path with its thresholds out of reach (as in api_bench.sh).
-sed -E -e 's/^record_at = [0-9.]+/record_at = 100000/' -e 's/^alert_at = [0-9.]+/alert_at = 200000/' \
-  -e 's/^step_up_at = [0-9.]+/step_up_at = 300000/' -e 's/^throttle_at = [0-9.]+/throttle_at = 400000/' \
-  -e 's/^suspend_at = [0-9.]+/suspend_at = 500000/' "$ROOT/config/policy.toml" >"$WORK/policy.toml"
-grep -q '^suspend_at = 500000' "$WORK/policy.toml" || { echo "api_instructions: could not raise the guard's thresholds" >&2; exit 2; }
-cp "$ROOT/config/field_catalog.toml" "$WORK/"
+# shellcheck source=bench/api_read_setup.sh
+source "$ROOT/bench/api_read_setup.sh"
+api_read_setup
 
 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" --separate-threads=yes \
   "$BIN" --data "$D" serve --listen 127.0.0.1:$PORT --threads 1 --policy "$WORK/policy.toml" --insecure-http \
