@@ -460,9 +460,7 @@ Response Handler::Authenticate(Call& c) {
   const std::string* key = c.req.Header("x-api-key");
   if (auth != nullptr && key != nullptr)
     return ErrorResponse(400, code::kBadRequest, "send either Authorization or X-Api-Key, not both");
-  // Built only when neither header is there: a Status message allocates.
-  StatusOr<iam::Principal> who = auth == nullptr && key == nullptr ? StatusOr<iam::Principal>(Unauthenticated("authentication required"))
-                                                                   : StatusOr<iam::Principal>(iam::Principal{});
+  StatusOr<iam::Principal> who;  // set by one branch below (no message built on the authenticated path)
   if (auth != nullptr) {
     constexpr std::string_view kBearer = "Bearer ";
     if (auth->size() <= kBearer.size() || auth->compare(0, kBearer.size(), kBearer) != 0 || auth->size() > 512) {
@@ -480,6 +478,8 @@ Response Handler::Authenticate(Call& c) {
     std::lock_guard lock(iam_mu_);
     who = deps_.iam->AuthenticateApiKey(crypto::SecretBytes::FromString(*key), c.req.peer);
     if (who.ok()) ReconcileAuthenticated(who->id, c.now);
+  } else {
+    who = Unauthenticated("authentication required");
   }
   if (!who.ok()) {
     if (who.status().code() == absl::StatusCode::kUnavailable || who.status().code() == absl::StatusCode::kDataLoss ||

@@ -84,6 +84,12 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool MayHoldIdentifier(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return IsDigit(c) || c == '+' || c == '@'; });
 }
+// Whether RedactFreeText returns `s` unchanged for certain: ASCII with no
+// digit, '+' or '@' (field names, purposes, rule ids, most of an entry).
+bool RedactionKeeps(std::string_view s) {
+  return !MayHoldIdentifier(s) &&
+         std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsAsciiAlnum(char c) { return IsDigit(c) || IsUpper(c) || (c >= 'a' && c <= 'z'); }
 bool IsMailChar(char c) {
@@ -254,13 +260,9 @@ std::string Serialize(const Event& e, int version, bool redact) {
   std::string out;
   out.reserve(512);  // a read's entry names its released fields: a few hundred bytes
   // Appends a value as text() would give it, without the copy when
-  // redaction cannot change it (ASCII with no digit, '+' or '@': field
-  // names, purposes, rule ids, most of an entry).
+  // redaction cannot change it.
   auto put = [&](std::string_view v) {
-    const bool plain = !redact || (!MayHoldIdentifier(v) && std::all_of(v.begin(), v.end(), [](char c) {
-                                      return static_cast<unsigned char>(c) < 0x80;
-                                    }));
-    if (plain) AppendString(out, v);
+    if (!redact || RedactionKeeps(v)) AppendString(out, v);
     else AppendString(out, RedactFreeText(v));
   };
   out.push_back('{');
@@ -279,10 +281,8 @@ std::string Serialize(const Event& e, int version, bool redact) {
     // rebuild the (sorted) map first.
     // Keys redaction cannot change (all of them, in practice: "rule",
     // "reveal", ...) keep their order and cannot collide: no rebuild then.
-    const bool plain_keys = !redact || std::all_of(e.details.begin(), e.details.end(), [](const auto& kv) {
-      return !MayHoldIdentifier(kv.first) &&
-             std::all_of(kv.first.begin(), kv.first.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    });
+    const bool plain_keys =
+        !redact || std::all_of(e.details.begin(), e.details.end(), [](const auto& kv) { return RedactionKeeps(kv.first); });
     AppendKey(out, first, "details");
     out.push_back('{');
     bool f2 = true;

@@ -249,7 +249,7 @@ Status AuditLog::Recover() {
   }
   tree_ = std::move(*tree);
   CLOISON_RETURN_IF_ERROR(index_->Truncate(st.count * 8));
-  index_written_ = st.count;
+  index_behind_.Reset(st.count);
 
   FrameReader reader(*entries_, st.offset);
   std::vector<Hash> hashes;
@@ -544,21 +544,13 @@ Status AuditLog::CommitBatch(std::string& frames, std::vector<Hash>& leaf_hashes
 
 Status AuditLog::AppendIndex(std::string_view offsets) {
   std::lock_guard<std::mutex> l(index_mu_);
-  index_pending_.append(offsets);
-  if (index_pending_.size() < kIndexFlushBytes) return OkStatus();
-  CLOISON_RETURN_IF_ERROR(index_->Append(index_pending_));
-  index_written_ += index_pending_.size() / 8;
-  index_pending_.clear();
-  return OkStatus();
+  index_behind_.Add(offsets);
+  return index_behind_.ChunkReady() ? index_behind_.Flush(*index_) : OkStatus();
 }
 
 Status AuditLog::FlushIndex() {
   std::lock_guard<std::mutex> l(index_mu_);
-  if (index_pending_.empty()) return OkStatus();
-  CLOISON_RETURN_IF_ERROR(index_->Append(index_pending_));
-  index_written_ += index_pending_.size() / 8;
-  index_pending_.clear();
-  return OkStatus();
+  return index_behind_.Flush(*index_);
 }
 
 Status AuditLog::WriteState() {
@@ -706,13 +698,10 @@ StatusOr<std::string> AuditLog::ReadEntry(uint64_t index) const {
   size_t got = 0;
   bool pending = false;
   {
-    // Offsets are written in order and never change: one below
-    // index_written_ is in the file for good.
+    // An offset below written() is in entries.idx for good.
     std::lock_guard<std::mutex> l(index_mu_);
-    if (index >= index_written_) {
-      const uint64_t at = (index - index_written_) * 8;
-      if (at + 8 > index_pending_.size()) return Corruption(StrCat("entry ", index, ": offset missing"));
-      std::memcpy(b, index_pending_.data() + at, 8);
+    if (index >= index_behind_.written()) {
+      if (!index_behind_.ReadPending(index, b)) return Corruption(StrCat("entry ", index, ": offset missing"));
       pending = true;
     }
   }

@@ -66,6 +66,7 @@
 #include "audit/file.h"
 #include "audit/merkle.h"
 #include "audit/tree_store.h"
+#include "audit/write_behind.h"
 #include "core/clock.h"
 #include "core/status.h"
 
@@ -226,15 +227,13 @@ class AuditLog {
   std::string origin_;
   std::unique_ptr<File> entries_;
   std::unique_ptr<File> index_;
-  // entries.idx is written behind, like the tree files (tree_store.h): the
-  // offsets of the latest entries wait in memory until a chunk of them is
-  // ready or the caches are synced (checkpoint, Close). ReadEntry reads them
-  // there. A crash loses cache only: Open re-reads entries.log past the
-  // last checkpoint.
-  static constexpr size_t kIndexFlushBytes = 4096;
-  mutable std::mutex index_mu_;   // guards the two below
-  std::string index_pending_;     // 8-byte offsets not yet in entries.idx
-  uint64_t index_written_ = 0;    // offsets in entries.idx
+  // entries.idx is written behind, like the tree files (write_behind.h):
+  // the offsets of the latest entries wait in memory until a chunk of them
+  // is ready or the caches are synced (checkpoint, Close); ReadEntry reads
+  // them there. A crash loses cache only: Open re-reads entries.log past
+  // the last checkpoint.
+  mutable std::mutex index_mu_;  // guards index_behind_
+  WriteBehind<8> index_behind_;
   Status AppendIndex(std::string_view offsets);
   Status FlushIndex();
   std::unique_ptr<File> checkpoints_file_;

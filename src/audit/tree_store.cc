@@ -1,7 +1,6 @@
 #include "audit/tree_store.h"
 
 #include <cstdio>
-#include <cstring>
 
 #include "core/strings.h"
 
@@ -24,7 +23,6 @@ StatusOr<std::unique_ptr<TreeFiles>> TreeFiles::Open(FileSystem& fs, const std::
   std::unique_ptr<TreeFiles> t(new TreeFiles());
   t->fs_ = &fs;
   t->dir_ = dir;
-  t->pending_.resize(kMaxLevels);
   for (int l = 0; l < kMaxLevels; ++l) {
     const uint64_t want = trusted_size >> l;
     if (want == 0 && !fs.Exists(LevelName(dir, l))) continue;
@@ -34,7 +32,7 @@ StatusOr<std::unique_ptr<TreeFiles>> TreeFiles::Open(FileSystem& fs, const std::
       return Corruption(StrCat(LevelName(dir, l), " holds ", have / 32, " hashes, ", want, " expected"));
     }
     if (have != want * 32) CLOISON_RETURN_IF_ERROR(t->files_[l]->Truncate(want * 32));
-    t->written_[l] = want;
+    t->levels_[l].Reset(want);
   }
   // Frontier: one complete subtree per set bit of the size, highest first.
   std::vector<Hash> frontier;
@@ -48,21 +46,17 @@ StatusOr<std::unique_ptr<TreeFiles>> TreeFiles::Open(FileSystem& fs, const std::
     }
   }
   t->size_.store(trusted_size);
-  t->builder_ = TreeBuilder([p = &t->pending_](int level, uint64_t, const Hash& h) {
-    (*p)[level].append(reinterpret_cast<const char*>(h.data()), h.size());
+  t->builder_ = TreeBuilder([levels = t->levels_](int level, uint64_t, const Hash& h) {
+    levels[level].Add({reinterpret_cast<const char*>(h.data()), h.size()});
   });
   t->builder_.Reset(trusted_size, std::move(frontier));
   return t;
 }
 
 Status TreeFiles::WriteLevel(int level) {
-  std::string& p = pending_[level];
-  if (p.empty()) return OkStatus();
+  if (levels_[level].empty()) return OkStatus();
   CLOISON_RETURN_IF_ERROR(OpenLevel(level));
-  CLOISON_RETURN_IF_ERROR(files_[level]->Append(p));
-  written_[level] += p.size() / 32;
-  p.clear();
-  return OkStatus();
+  return levels_[level].Flush(*files_[level]);
 }
 
 Status TreeFiles::Append(std::span<const Hash> leaf_hashes) {
@@ -71,7 +65,7 @@ Status TreeFiles::Append(std::span<const Hash> leaf_hashes) {
   for (const Hash& h : leaf_hashes) builder_.AppendLeafHash(h);
   size_.fetch_add(leaf_hashes.size(), std::memory_order_release);
   for (int level = 0; level < kMaxLevels; ++level) {
-    if (pending_[level].size() >= kFlushBytes) CLOISON_RETURN_IF_ERROR(WriteLevel(level));
+    if (levels_[level].ChunkReady()) CLOISON_RETURN_IF_ERROR(WriteLevel(level));
   }
   return OkStatus();
 }
@@ -93,14 +87,11 @@ StatusOr<Hash> TreeFiles::Node(int level, uint64_t index) const {
   }
   Hash h;
   {
+    // Not written yet: in memory. A node below written() is in its file
+    // for good and is read without the lock.
     std::lock_guard<std::mutex> l(mu_);
-    if (index >= written_[level]) {
-      // Not written yet: in memory. Nodes are written in order and never
-      // change, so a node below written_ can be read without the lock.
-      const uint64_t at = (index - written_[level]) * 32;
-      const std::string& p = pending_[static_cast<size_t>(level)];
-      if (at + 32 > p.size()) return Internal(StrCat("tree node ", level, "/", index, " is missing"));
-      std::memcpy(h.data(), p.data() + at, 32);
+    if (index >= levels_[level].written()) {
+      if (!levels_[level].ReadPending(index, h)) return Internal(StrCat("tree node ", level, "/", index, " is missing"));
       return h;
     }
   }

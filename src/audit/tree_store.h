@@ -9,12 +9,11 @@
 // tree.state), and on open everything beyond that trusted size is cut and
 // recomputed from the entries.
 //
-// Writes are behind: new nodes are kept in memory per level and written
-// once a level has kFlushBytes of them, or at Sync. A commit of a few
-// entries completes a node on several levels, and one small pwrite per
-// level per commit was a fifth of the audit syncer's time between the
-// entries' fdatasync and the acknowledgement. Node() reads the nodes not
-// yet written from memory; a crash loses only cache, as before.
+// Writes are behind (write_behind.h): new nodes are kept in memory per
+// level and written once a level has kFlushBytes of them, or at Sync. A
+// commit of a few entries completes a node on several levels: one small
+// pwrite per level per commit is what this saves. Node() reads the nodes
+// not yet written from memory; a crash loses only cache, as before.
 //
 // Thread-safety: one appender (the log's commit leader) at a time; Node(),
 // Root() and size() may run concurrently with Append, and see a size that
@@ -30,6 +29,7 @@
 
 #include "audit/file.h"
 #include "audit/merkle.h"
+#include "audit/write_behind.h"
 
 namespace cloison::audit {
 
@@ -37,7 +37,7 @@ class TreeFiles final : public NodeSource {
  public:
   static constexpr int kMaxLevels = 64;
   // A level's nodes held in memory before they are written (128 hashes).
-  static constexpr size_t kFlushBytes = 4096;
+  static constexpr size_t kFlushBytes = WriteBehind<32>::kChunkBytes;
   // Opens the files in `dir`, cutting them to a tree of `trusted_size`
   // leaves (Corruption if they hold fewer).
   static StatusOr<std::unique_ptr<TreeFiles>> Open(FileSystem& fs, const std::string& dir, uint64_t trusted_size);
@@ -61,12 +61,11 @@ class TreeFiles final : public NodeSource {
   std::string dir_;
   std::unique_ptr<File> files_[kMaxLevels];
   std::atomic<uint64_t> size_{0};
-  // Guards builder_ (Root() vs Append()), pending_ and written_ (Node() vs
-  // Append() and Sync()).
+  // Guards builder_ (Root() vs Append()) and levels_ (Node() vs Append()
+  // and Sync()).
   mutable std::mutex mu_;
   TreeBuilder builder_;
-  std::vector<std::string> pending_;  // per level, nodes not yet written (32 bytes each)
-  uint64_t written_[kMaxLevels] = {};  // per level, nodes in the file
+  WriteBehind<32> levels_[kMaxLevels];  // per level, the nodes not yet in its file
   Status OpenLevel(int level);
   Status WriteLevel(int level);  // mu_ held
 };
