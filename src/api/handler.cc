@@ -253,6 +253,7 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
   AddRoute("GET", "/v1/sessions", true, &Handler::ListSessions);
   AddRoute("DELETE", "/v1/sessions/current", true, &Handler::Logout);
   AddRoute("POST", "/v1/sessions/step-up", true, &Handler::StepUp);
+  AddRoute("POST", "/v1/sessions/password", false, &Handler::ChangePassword);
   AddRoute("GET", "/v1/alerts", true, &Handler::ListAlerts);
   AddRoute("GET", "/v1/people/caseload", true, &Handler::Caseload);  // before /v1/people/{id}
   AddRoute("GET", "/v1/people/search", true, &Handler::SearchPeople);
@@ -451,6 +452,16 @@ Response Handler::Dispatch(const Request& req, std::string& route_name, std::sha
   if (match->authenticated) {
     Response r = Authenticate(call);
     if (r.status != 0) return r;
+    // A password someone else set (creation, bootstrap, reset) is known to
+    // two people until its holder changes it: until then the session can
+    // only see itself, leave, and change it (POST /v1/sessions/password,
+    // which authenticates by the password itself, not by this session).
+    const bool session_only = (match->method == "GET" && match->pattern == "/v1/sessions") ||
+                              (match->method == "DELETE" && match->pattern == "/v1/sessions/current");
+    if (call.who->must_change_password && !session_only)
+      return ErrorResponse(403, code::kPasswordChangeRequired,
+                           "this account must change the password it was given before anything else: "
+                           "POST /v1/sessions/password, then log in again");
   }
   return (this->*(match->fn))(call);
 }
@@ -546,6 +557,39 @@ Response Handler::Login(Call& c) {
             {"password_change_required", res->password_change_required}};
   if (res->used_recovery_code) j["recovery_codes_left"] = res->recovery_codes_left;
   Response r = JsonResponse(201, j);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+// Authenticated like a login (username, current password, TOTP when the
+// account has one), not by a session: it is what a session refused with
+// password_change_required is sent to, and every session of the account,
+// that one included, is closed when it succeeds (iam::ChangePassword).
+Response Handler::ChangePassword(Call& c) {
+  json body;
+  Response err;
+  if (!ParseBody(c.req, limits_, {"username", "password", "totp", "new_password"}, body, err)) return err;
+  std::string username, password, totp, new_password;
+  if (!GetString(body, "username", true, 128, username, err) || !GetString(body, "password", true, 1024, password, err) ||
+      !GetString(body, "totp", false, 64, totp, err) || !GetString(body, "new_password", true, 1024, new_password, err))
+    return err;
+  iam::LoginRequest lr;
+  lr.username = username;
+  lr.password = crypto::SecretBytes::FromString(password);
+  lr.second_factor = crypto::SecretBytes::FromString(totp);
+  lr.source_address = c.req.peer;
+  const crypto::SecretBytes np = crypto::SecretBytes::FromString(new_password);
+  std::fill(password.begin(), password.end(), '\0');
+  std::fill(new_password.begin(), new_password.end(), '\0');
+  Status s;
+  {
+    std::lock_guard lock(iam_mu_);
+    s = deps_.iam->ChangePassword(lr, np);
+  }
+  if (!s.ok()) return StatusResponse(s);
+  Response r = JsonResponse(200, json{{"password_changed", true},
+                                      {"sessions_closed", true},
+                                      {"message", "password changed; every session of the account was closed: log in again"}});
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }

@@ -200,6 +200,7 @@ class Handler {
   Response OpenApi(Call& c);
   Response Login(Call& c);
   Response Logout(Call& c);
+  Response ChangePassword(Call& c);
   Response StepUp(Call& c);
   Response ListAlerts(Call& c);
   Response ListSessions(Call& c);

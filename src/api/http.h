@@ -75,6 +75,7 @@ inline constexpr std::string_view kHeadersTooLarge = "headers_too_large";    // 
 inline constexpr std::string_view kQuotaExceeded = "quota_exceeded";         // 429
 inline constexpr std::string_view kGuardThrottled = "guard_throttled";       // 429: the guard paused reads
 inline constexpr std::string_view kStepUpRequired = "step_up_required";      // 401: the guard wants a fresh TOTP
+inline constexpr std::string_view kPasswordChangeRequired = "password_change_required";  // 403: change the password set by someone else first
 inline constexpr std::string_view kAccountSuspended = "account_suspended";   // 403: the guard suspended the account
 inline constexpr std::string_view kStepUpUnavailable = "step_up_unavailable";  // 403: no second factor to step up with (technical account, no TOTP)
 inline constexpr std::string_view kUnavailable = "unavailable";              // 503: audit or store down

@@ -355,6 +355,7 @@ Principal IamService::MakePrincipal(const Account& a, bool mfa, int64_t session_
     p.scopes = a.technical.scopes;
     p.purpose = a.technical.purpose;
   }
+  p.must_change_password = a.kind == AccountKind::kHuman && a.must_change_password;
   p.in_probation = a.InProbation(clock_.NowMicros());
   p.daily_read_quota = p.in_probation ? std::min(a.daily_read_quota, options_.probation_quota) : a.daily_read_quota;
   return p;

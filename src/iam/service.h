@@ -104,6 +104,11 @@ struct Principal {
   std::string purpose;              // technical accounts
   bool in_probation = false;
   int64_t daily_read_quota = 0;     // effective quota (probation applied)
+  // A human account whose password was set by someone else (created,
+  // bootstrapped, or reset by an administrator) and not yet changed by its
+  // holder. The API answers such a session only on the routes that let it
+  // change the password or leave (docs/api.md, "Sessions").
+  bool must_change_password = false;
   bool HasRole(Role r) const;
 };
 

@@ -210,6 +210,61 @@ TEST_F(ApiFixture, LoginFailuresAreUniform) {
   EXPECT_EQ(bad_pw.body.find("wrong"), std::string::npos);
 }
 
+// An account whose password someone else set (created, bootstrapped,
+// reset) is confined to its own sessions until its holder changes it
+// through POST /v1/sessions/password; the change closes every session.
+TEST_F(ApiFixture, APasswordSetBySomeoneElseMustBeChangedBeforeAnythingElse) {
+  {
+    auto a = repo_->GetAccount(counsellor_);
+    ASSERT_TRUE(a.ok());
+    a->must_change_password = true;
+    ASSERT_TRUE(repo_->UpdateAccount(*a).ok());
+  }
+  Response r = Call("POST", "/v1/sessions", json{{"username", "counsellor"}, {"password", kPassword}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_TRUE(J(r)["password_change_required"].get<bool>());
+  const std::string token = J(r)["token"].get<std::string>();
+  const uint64_t entries = audit_->size();
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token)), 403, "password_change_required");
+  ExpectError(Call("GET", "/v1/people/caseload", "", Bearer(token)), 403, "password_change_required");
+  ExpectError(Call("POST", "/v1/people", json{{"nom", "X"}}.dump(), Bearer(token)), 403, "password_change_required");
+  EXPECT_EQ(audit_->size(), entries);  // refused before the policy: nothing was read
+  ASSERT_EQ(Call("GET", "/v1/sessions", "", Bearer(token)).status, 200);
+
+  const std::string kNew = "Plume-de-ma-tante-42";
+  auto change = [&](json body) { return Call("POST", "/v1/sessions/password", body.dump()); };
+  // Wrong current password: the login's uniform answer; nothing changes.
+  r = change({{"username", "counsellor"}, {"password", "wrong"}, {"new_password", kNew}});
+  ExpectError(r, 401, "unauthenticated");
+  EXPECT_EQ(r.body.find(kNew), std::string::npos);
+  // The password policy, and no reuse; neither echoes a password.
+  r = change({{"username", "counsellor"}, {"password", kPassword}, {"new_password", "short"}});
+  ExpectError(r, 400, "bad_request");
+  EXPECT_EQ(r.body.find("short\""), std::string::npos);
+  r = change({{"username", "counsellor"}, {"password", kPassword}, {"new_password", kPassword}});
+  ExpectError(r, 400, "bad_request");
+  EXPECT_EQ(r.body.find(kPassword), std::string::npos);
+  ExpectError(change({{"username", "counsellor"}, {"password", kPassword}}), 400);
+  ExpectError(change({{"username", "counsellor"}, {"password", kPassword}, {"new_password", 42}}), 400);
+  ExpectError(change({{"username", "counsellor"}, {"password", kPassword}, {"new_password", kNew}, {"admin", true}}),
+              400, "unknown_field");
+  ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(token)), 403, "password_change_required");
+
+  r = change({{"username", "counsellor"}, {"password", kPassword}, {"new_password", kNew}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(J(r)["password_changed"].get<bool>());
+  EXPECT_EQ(r.body.find(kNew), std::string::npos);
+  // The session opened with the given password is closed; so is the old password.
+  ExpectError(Call("GET", "/v1/sessions", "", Bearer(token)), 401, "unauthenticated");
+  ExpectError(Call("POST", "/v1/sessions", json{{"username", "counsellor"}, {"password", kPassword}}.dump()), 401);
+  r = Call("POST", "/v1/sessions", json{{"username", "counsellor"}, {"password", kNew}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_FALSE(J(r)["password_change_required"].get<bool>());
+  r = Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer(J(r)["token"].get<std::string>()));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(J(Call("GET", "/openapi.json"))["paths"].contains("/v1/sessions/password"));
+}
+
 TEST_F(ApiFixture, NoOrBadCredentials) {
   ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment"), 401, "unauthenticated");
   ExpectError(Call("GET", "/v1/people/101?purpose=accompaniment", "", Bearer("cls_forged")), 401, "unauthenticated");

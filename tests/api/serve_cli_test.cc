@@ -113,8 +113,23 @@ TEST(ServeCliTest, ServesThenStopsOnSigtermWithTheAuditLogIntact) {
   ASSERT_TRUE(up) << Shell(StrCat("cat ", log));
   auto res = Send(port, http::verb::post, "/v1/sessions", nlohmann::json{{"username", "counsellor1"}, {"password", password}}.dump());
   ASSERT_EQ(res.result_int(), 201) << res.body();
-  const std::string token = nlohmann::json::parse(res.body())["token"];
-  res = Send(port, http::verb::get, StrCat("/v1/people/", person, "?purpose=accompaniment"), "", token);
+  // The bootstrap password was printed to whoever ran the command: the
+  // first session can only change it.
+  EXPECT_TRUE(nlohmann::json::parse(res.body())["password_change_required"].get<bool>()) << res.body();
+  std::string token = nlohmann::json::parse(res.body())["token"];
+  const std::string read_target = StrCat("/v1/people/", person, "?purpose=accompaniment");
+  res = Send(port, http::verb::get, read_target, "", token);
+  EXPECT_EQ(res.result_int(), 403) << res.body();
+  EXPECT_NE(res.body().find("password_change_required"), std::string::npos) << res.body();
+  const std::string chosen = "Une-phrase-choisie-2026";
+  res = Send(port, http::verb::post, "/v1/sessions/password",
+             nlohmann::json{{"username", "counsellor1"}, {"password", password}, {"new_password", chosen}}.dump());
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  res = Send(port, http::verb::post, "/v1/sessions", nlohmann::json{{"username", "counsellor1"}, {"password", chosen}}.dump());
+  ASSERT_EQ(res.result_int(), 201) << res.body();
+  EXPECT_FALSE(nlohmann::json::parse(res.body())["password_change_required"].get<bool>()) << res.body();
+  token = nlohmann::json::parse(res.body())["token"];
+  res = Send(port, http::verb::get, read_target, "", token);
   EXPECT_EQ(res.result_int(), 200) << res.body();
   res = Send(port, http::verb::get, "/v1/people/1?purpose=%27%20OR%201%3D1%20--", "", token);
   EXPECT_EQ(res.result_int(), 400) << res.body();
