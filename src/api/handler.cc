@@ -528,19 +528,39 @@ Response Handler::OpenApi(Call&) {
   return r;
 }
 
-Response Handler::Login(Call& c) {
+namespace {
+
+// A login's credentials from a JSON body (username, password, optional
+// totp) and, when `new_password` is given, a required "new_password" too.
+// The plain-text copies are wiped once they are in SecretBytes.
+bool ParseCredentials(const Request& req, const Limits& limits, iam::LoginRequest& lr,
+                      crypto::SecretBytes* new_password, Response& err) {
   json body;
-  Response err;
-  if (!ParseBody(c.req, limits_, {"username", "password", "totp"}, body, err)) return err;
-  std::string username, password, totp;
+  const bool ok = new_password == nullptr
+                      ? ParseBody(req, limits, {"username", "password", "totp"}, body, err)
+                      : ParseBody(req, limits, {"username", "password", "totp", "new_password"}, body, err);
+  if (!ok) return false;
+  std::string username, password, totp, fresh;
   if (!GetString(body, "username", true, 128, username, err) || !GetString(body, "password", true, 1024, password, err) ||
-      !GetString(body, "totp", false, 64, totp, err))
-    return err;
-  iam::LoginRequest lr;
+      !GetString(body, "totp", false, 64, totp, err) ||
+      (new_password != nullptr && !GetString(body, "new_password", true, 1024, fresh, err)))
+    return false;
   lr.username = username;
   lr.password = crypto::SecretBytes::FromString(password);
   lr.second_factor = crypto::SecretBytes::FromString(totp);
-  lr.source_address = c.req.peer;
+  lr.source_address = req.peer;
+  if (new_password != nullptr) *new_password = crypto::SecretBytes::FromString(fresh);
+  std::fill(password.begin(), password.end(), '\0');
+  std::fill(fresh.begin(), fresh.end(), '\0');
+  return true;
+}
+
+}  // namespace
+
+Response Handler::Login(Call& c) {
+  Response err;
+  iam::LoginRequest lr;
+  if (!ParseCredentials(c.req, limits_, lr, nullptr, err)) return err;
   StatusOr<iam::LoginResult> res = Unauthenticated("invalid credentials");
   {
     std::lock_guard lock(iam_mu_);
@@ -566,21 +586,10 @@ Response Handler::Login(Call& c) {
 // password_change_required is sent to, and every session of the account,
 // that one included, is closed when it succeeds (iam::ChangePassword).
 Response Handler::ChangePassword(Call& c) {
-  json body;
   Response err;
-  if (!ParseBody(c.req, limits_, {"username", "password", "totp", "new_password"}, body, err)) return err;
-  std::string username, password, totp, new_password;
-  if (!GetString(body, "username", true, 128, username, err) || !GetString(body, "password", true, 1024, password, err) ||
-      !GetString(body, "totp", false, 64, totp, err) || !GetString(body, "new_password", true, 1024, new_password, err))
-    return err;
   iam::LoginRequest lr;
-  lr.username = username;
-  lr.password = crypto::SecretBytes::FromString(password);
-  lr.second_factor = crypto::SecretBytes::FromString(totp);
-  lr.source_address = c.req.peer;
-  const crypto::SecretBytes np = crypto::SecretBytes::FromString(new_password);
-  std::fill(password.begin(), password.end(), '\0');
-  std::fill(new_password.begin(), new_password.end(), '\0');
+  crypto::SecretBytes np;
+  if (!ParseCredentials(c.req, limits_, lr, &np, err)) return err;
   Status s;
   {
     std::lock_guard lock(iam_mu_);
