@@ -245,49 +245,49 @@ Handler::Handler(const HandlerDeps& deps, Limits limits)
             access::GateOptions{.read_store = true,
                                 .on_audit_append = [this](int64_t micros) { metrics_.RecordAuditAppend(micros); }}) {
   deps_.query_digest_key = crypto::SecretBytes();  // the digester holds it; no second copy
-  AddRoute("GET", "/v1/healthz", false, &Handler::Healthz);
-  AddRoute("GET", "/healthz", false, &Handler::Healthz);
-  AddRoute("GET", "/metrics", false, &Handler::MetricsText);
-  AddRoute("GET", "/openapi.json", false, &Handler::OpenApi);
-  AddRoute("POST", "/v1/sessions", false, &Handler::Login);
-  AddRoute("GET", "/v1/sessions", true, &Handler::ListSessions);
-  AddRoute("DELETE", "/v1/sessions/current", true, &Handler::Logout);
-  AddRoute("POST", "/v1/sessions/step-up", true, &Handler::StepUp);
-  AddRoute("POST", "/v1/sessions/password", false, &Handler::ChangePassword);
-  AddRoute("GET", "/v1/alerts", true, &Handler::ListAlerts);
-  AddRoute("GET", "/v1/people/caseload", true, &Handler::Caseload);  // before /v1/people/{id}
-  AddRoute("GET", "/v1/people/search", true, &Handler::SearchPeople);
-  AddRoute("GET", "/v1/people/{id}", true, &Handler::ReadPerson);
-  AddRoute("POST", "/v1/people/{id}/reveal", true, &Handler::RevealField);
-  AddRoute("GET", "/v1/audit/checkpoint", true, &Handler::AuditCheckpoint);
-  AddRoute("GET", "/v1/audit/proofs/inclusion", true, &Handler::AuditInclusion);
-  AddRoute("GET", "/v1/audit/proofs/consistency", true, &Handler::AuditConsistency);
+  AddRoute("GET", "/v1/healthz", Access::kPublic, &Handler::Healthz);
+  AddRoute("GET", "/healthz", Access::kPublic, &Handler::Healthz);
+  AddRoute("GET", "/metrics", Access::kPublic, &Handler::MetricsText);
+  AddRoute("GET", "/openapi.json", Access::kPublic, &Handler::OpenApi);
+  AddRoute("POST", "/v1/sessions", Access::kPublic, &Handler::Login);
+  AddRoute("GET", "/v1/sessions", Access::kOwnSessions, &Handler::ListSessions);
+  AddRoute("DELETE", "/v1/sessions/current", Access::kOwnSessions, &Handler::Logout);
+  AddRoute("POST", "/v1/sessions/step-up", Access::kCaller, &Handler::StepUp);
+  AddRoute("POST", "/v1/sessions/password", Access::kPublic, &Handler::ChangePassword);
+  AddRoute("GET", "/v1/alerts", Access::kCaller, &Handler::ListAlerts);
+  AddRoute("GET", "/v1/people/caseload", Access::kCaller, &Handler::Caseload);  // before /v1/people/{id}
+  AddRoute("GET", "/v1/people/search", Access::kCaller, &Handler::SearchPeople);
+  AddRoute("GET", "/v1/people/{id}", Access::kCaller, &Handler::ReadPerson);
+  AddRoute("POST", "/v1/people/{id}/reveal", Access::kCaller, &Handler::RevealField);
+  AddRoute("GET", "/v1/audit/checkpoint", Access::kCaller, &Handler::AuditCheckpoint);
+  AddRoute("GET", "/v1/audit/proofs/inclusion", Access::kCaller, &Handler::AuditInclusion);
+  AddRoute("GET", "/v1/audit/proofs/consistency", Access::kCaller, &Handler::AuditConsistency);
   // Administration (admin_routes.cc).
-  AddRoute("GET", "/v1/accounts", true, &Handler::ListAccounts);
-  AddRoute("POST", "/v1/accounts", true, &Handler::CreateAccount);
-  AddRoute("GET", "/v1/accounts/{id}", true, &Handler::GetAccount);
-  AddRoute("POST", "/v1/accounts/{id}/suspend", true, &Handler::SuspendAccount);
-  AddRoute("POST", "/v1/accounts/{id}/reinstate", true, &Handler::ReinstateAccount);
-  AddRoute("GET", "/v1/change-requests", true, &Handler::ListChangeRequests);
-  AddRoute("POST", "/v1/change-requests", true, &Handler::FileChangeRequest);
-  AddRoute("GET", "/v1/change-requests/{id}", true, &Handler::GetChangeRequest);
-  AddRoute("POST", "/v1/change-requests/{id}/approve", true, &Handler::ApproveChangeRequest);
-  AddRoute("POST", "/v1/change-requests/{id}/reject", true, &Handler::RejectChangeRequest);
-  AddRoute("GET", "/v1/exposure", true, &Handler::Exposure);
+  AddRoute("GET", "/v1/accounts", Access::kCaller, &Handler::ListAccounts);
+  AddRoute("POST", "/v1/accounts", Access::kCaller, &Handler::CreateAccount);
+  AddRoute("GET", "/v1/accounts/{id}", Access::kCaller, &Handler::GetAccount);
+  AddRoute("POST", "/v1/accounts/{id}/suspend", Access::kCaller, &Handler::SuspendAccount);
+  AddRoute("POST", "/v1/accounts/{id}/reinstate", Access::kCaller, &Handler::ReinstateAccount);
+  AddRoute("GET", "/v1/change-requests", Access::kCaller, &Handler::ListChangeRequests);
+  AddRoute("POST", "/v1/change-requests", Access::kCaller, &Handler::FileChangeRequest);
+  AddRoute("GET", "/v1/change-requests/{id}", Access::kCaller, &Handler::GetChangeRequest);
+  AddRoute("POST", "/v1/change-requests/{id}/approve", Access::kCaller, &Handler::ApproveChangeRequest);
+  AddRoute("POST", "/v1/change-requests/{id}/reject", Access::kCaller, &Handler::RejectChangeRequest);
+  AddRoute("GET", "/v1/exposure", Access::kCaller, &Handler::Exposure);
   // People and orientations (people_routes.cc; caseload and search are
   // registered above, before /v1/people/{id}: the first match wins).
-  AddRoute("POST", "/v1/people", true, &Handler::CreatePerson);
-  AddRoute("PATCH", "/v1/people/{id}", true, &Handler::UpdatePerson);
-  AddRoute("GET", "/v1/orientations", true, &Handler::ListOrientations);
-  AddRoute("POST", "/v1/orientations", true, &Handler::CreateOrientation);
-  AddRoute("POST", "/v1/orientations/{id}/status", true, &Handler::ChangeOrientationStatus);
-  AddRoute("POST", "/v1/orientations/{id}/confirm-enrolment", true, &Handler::ConfirmEnrolment);
+  AddRoute("POST", "/v1/people", Access::kCaller, &Handler::CreatePerson);
+  AddRoute("PATCH", "/v1/people/{id}", Access::kCaller, &Handler::UpdatePerson);
+  AddRoute("GET", "/v1/orientations", Access::kCaller, &Handler::ListOrientations);
+  AddRoute("POST", "/v1/orientations", Access::kCaller, &Handler::CreateOrientation);
+  AddRoute("POST", "/v1/orientations/{id}/status", Access::kCaller, &Handler::ChangeOrientationStatus);
+  AddRoute("POST", "/v1/orientations/{id}/confirm-enrolment", Access::kCaller, &Handler::ConfirmEnrolment);
 }
 
-void Handler::AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn) {
+void Handler::AddRoute(std::string method, std::string pattern, Access access, RouteFn fn) {
   std::vector<std::string> segments;
   for (std::string_view seg : SplitPath(pattern)) segments.emplace_back(seg);
-  Route r{std::move(method), pattern, std::move(segments), authenticated, fn};
+  Route r{std::move(method), pattern, std::move(segments), access, fn};
   routes_.push_back(std::move(r));
 }
 
@@ -449,16 +449,10 @@ Response Handler::Dispatch(const Request& req, std::string& route_name, std::sha
     deferral->route = route_name;
     call.deferral = std::move(deferral);
   }
-  if (match->authenticated) {
+  if (match->access != Access::kPublic) {
     Response r = Authenticate(call);
     if (r.status != 0) return r;
-    // A password someone else set (creation, bootstrap, reset) is known to
-    // two people until its holder changes it: until then the session can
-    // only see itself, leave, and change it (POST /v1/sessions/password,
-    // which authenticates by the password itself, not by this session).
-    const bool session_only = (match->method == "GET" && match->pattern == "/v1/sessions") ||
-                              (match->method == "DELETE" && match->pattern == "/v1/sessions/current");
-    if (call.who->must_change_password && !session_only)
+    if (match->access == Access::kCaller && call.who->must_change_password)  // see Handler::Access
       return ErrorResponse(403, code::kPasswordChangeRequired,
                            "this account must change the password it was given before anything else: "
                            "POST /v1/sessions/password, then log in again");
@@ -532,7 +526,8 @@ namespace {
 
 // A login's credentials from a JSON body (username, password, optional
 // totp) and, when `new_password` is given, a required "new_password" too.
-// The plain-text copies are wiped once they are in SecretBytes.
+// The string copies made here are wiped once in SecretBytes (the parsed
+// json tree, freed on return, is not: nlohmann offers no way to).
 bool ParseCredentials(const Request& req, const Limits& limits, iam::LoginRequest& lr,
                       crypto::SecretBytes* new_password, Response& err) {
   json body;

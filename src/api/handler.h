@@ -172,14 +172,24 @@ class Handler {
 
  private:
   using RouteFn = Response (Handler::*)(Call&);
+  // Who may call a route. A password someone else set (creation,
+  // bootstrap, reset) is known to two people until its holder changes it:
+  // until then its sessions are answered on kOwnSessions routes only (see
+  // their sessions, leave), and POST /v1/sessions/password (kPublic: it
+  // authenticates by the password itself) is the way out.
+  enum class Access {
+    kPublic,       // no authentication
+    kCaller,       // an authenticated caller whose password is its own
+    kOwnSessions,  // any authenticated caller
+  };
   struct Route {
     std::string method;
     std::string pattern;                // "/v1/people/{id}"
     std::vector<std::string> segments;  // pattern split on '/'
-    bool authenticated = true;
+    Access access = Access::kCaller;
     RouteFn fn;
   };
-  void AddRoute(std::string method, std::string pattern, bool authenticated, RouteFn fn);
+  void AddRoute(std::string method, std::string pattern, Access access, RouteFn fn);
   // A request HandleAsync answers later: where the answer goes, and what
   // its metrics need.
   struct Deferral {

@@ -107,7 +107,8 @@ struct Principal {
   // A human account whose password was set by someone else (created,
   // bootstrapped, or reset by an administrator) and not yet changed by its
   // holder. The API answers such a session only on the routes that let it
-  // change the password or leave (docs/api.md, "Sessions").
+  // see its sessions or leave (docs/api.md, "Errors":
+  // password_change_required).
   bool must_change_password = false;
   bool HasRole(Role r) const;
 };
